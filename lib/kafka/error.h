@@ -1,0 +1,40 @@
+// The one place where librdkafka errors become absl::Status.
+//
+// The status code follows kmirror's convention (kUnavailable: retry with backoff,
+// kFailedPrecondition: stop and alert, kDataLoss: page someone, kInvalidArgument: bad input), and
+// the librdkafka details survive as payloads: the numeric error code, and the fatal / retriable /
+// txn-requires-abort bits of an rd_kafka_error_t. Callers branch on IsRetriable()/IsFatal(), never
+// on message text.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+#include <librdkafka/rdkafka.h>
+
+#include "absl/status/status.h"
+
+namespace kmirror::kafka {
+
+// Maps a response error to a status. NO_ERROR gives OkStatus. `context` names what was attempted.
+absl::Status ErrorStatus(rd_kafka_resp_err_t err, std::string_view context);
+
+// Maps an rd_kafka_error_t (may be null => OK) keeping its fatal/retriable/abort bits. Does not
+// take ownership.
+absl::Status ErrorStatus(const rd_kafka_error_t* error, std::string_view context);
+
+// The fatal error raised on client `rk` (rd_kafka_fatal_error), or OK if none. The status carries
+// the underlying error code and the fatal bit.
+absl::Status FatalErrorStatus(rd_kafka_t* rk, std::string_view context);
+
+// The librdkafka error code carried by a status made above, if any.
+std::optional<rd_kafka_resp_err_t> KafkaErrorCode(const absl::Status& status);
+
+// True when librdkafka (or the code mapping) says the operation may succeed if retried.
+bool IsRetriable(const absl::Status& status);
+// True when librdkafka flagged the error fatal: the client instance must be recreated.
+bool IsFatal(const absl::Status& status);
+// True when a transaction must be aborted.
+bool TxnRequiresAbort(const absl::Status& status);
+
+}  // namespace kmirror::kafka

@@ -1,0 +1,67 @@
+// Kafka API keys and request headers, and the table of what the sandbox front-end serves itself
+// versus what it forwards to the librdkafka mock.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kmirror::sandbox {
+
+namespace api {
+constexpr int16_t kProduce = 0;
+constexpr int16_t kFetch = 1;
+constexpr int16_t kListOffsets = 2;
+constexpr int16_t kMetadata = 3;
+constexpr int16_t kOffsetCommit = 8;
+constexpr int16_t kOffsetFetch = 9;
+constexpr int16_t kFindCoordinator = 10;
+constexpr int16_t kJoinGroup = 11;
+constexpr int16_t kHeartbeat = 12;
+constexpr int16_t kLeaveGroup = 13;
+constexpr int16_t kSyncGroup = 14;
+constexpr int16_t kDescribeGroups = 15;
+constexpr int16_t kListGroups = 16;
+constexpr int16_t kApiVersions = 18;
+constexpr int16_t kCreateTopics = 19;
+constexpr int16_t kDeleteTopics = 20;
+constexpr int16_t kDescribeAcls = 29;
+constexpr int16_t kCreateAcls = 30;
+constexpr int16_t kDeleteAcls = 31;
+constexpr int16_t kDescribeConfigs = 32;
+constexpr int16_t kAlterConfigs = 33;
+constexpr int16_t kCreatePartitions = 37;
+}  // namespace api
+
+struct ApiRange {
+  int16_t key;
+  int16_t min;
+  int16_t max;
+};
+
+// APIs the front-end answers itself, with the (non-flexible) versions it implements. ApiVersions
+// v3 is the one flexible version: clients must be able to start with it.
+const std::vector<ApiRange>& LocalApis();
+// Forwarded APIs whose request and response the front-end parses to track groups; versions are
+// capped to the non-flexible ones it parses.
+const std::vector<ApiRange>& ObservedApis();
+std::optional<ApiRange> FindApi(const std::vector<ApiRange>& table, int16_t key);
+
+// What a client sees in ApiVersions: the local table, plus every API the mock serves (observed
+// ones capped), minus APIs the mock serves that the front-end shadows.
+std::vector<ApiRange> AdvertisedApis(const std::vector<ApiRange>& mock_apis);
+
+struct RequestHeader {
+  int16_t api_key = 0;
+  int16_t api_version = 0;
+  int32_t correlation_id = 0;
+  std::string client_id;
+  size_t body_offset = 0;  // valid for non-flexible request headers (v1)
+};
+
+// Parses the header of a request frame's payload (after the INT32 size).
+std::optional<RequestHeader> ParseRequestHeader(std::string_view payload);
+
+}  // namespace kmirror::sandbox

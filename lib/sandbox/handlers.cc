@@ -1,0 +1,896 @@
+#include "lib/sandbox/handlers.h"
+
+#include <chrono>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "lib/sandbox/topic_config.h"
+#include "lib/sandbox/wire.h"
+
+namespace kmirror::sandbox {
+namespace {
+
+constexpr int8_t kResourceTopic = 2;
+constexpr int8_t kResourceBroker = 4;
+
+SteadyTime Now() { return std::chrono::steady_clock::now(); }
+
+// Message for an injected error, so that tests and logs can tell it from a real one.
+std::optional<std::string> InjectedMessage(int16_t code) {
+  if (code == 0) return std::nullopt;
+  return absl::StrCat("sandbox: injected error ", code);
+}
+
+void WriteThrottle(WireWriter& w) { w.Int32(0); }
+
+}  // namespace
+
+Handlers::Handlers(ClusterState* state, std::vector<ApiRange> mock_apis)
+    : state_(state), advertised_(AdvertisedApis(mock_apis)) {}
+
+std::optional<std::string> Handlers::HandleLocal(const RequestHeader& h, std::string_view body,
+                                                 const ClientInfo& client) {
+  if (h.api_key == api::kApiVersions) return ApiVersions(h);
+  auto range = FindApi(LocalApis(), h.api_key);
+  if (!range || h.api_version < range->min || h.api_version > range->max) return std::nullopt;
+  int16_t injected = 0;
+  {
+    std::lock_guard<std::mutex> lock(state_->mu);
+    injected = state_->PopInjectedError(h.api_key);
+  }
+  const int16_t v = h.api_version;
+  switch (h.api_key) {
+    case api::kMetadata:
+      return Metadata(v, body);
+    case api::kFindCoordinator:
+      return FindCoordinator(v, body);
+    case api::kCreateTopics:
+      return CreateTopics(v, body, injected);
+    case api::kCreatePartitions:
+      return CreatePartitions(v, body, injected);
+    case api::kDescribeConfigs:
+      return DescribeConfigs(v, body, injected);
+    case api::kAlterConfigs:
+      return AlterConfigs(v, body, injected);
+    case api::kCreateAcls:
+      return CreateAcls(v, body, injected);
+    case api::kDescribeAcls:
+      return DescribeAcls(v, body, injected);
+    case api::kDeleteAcls:
+      return DeleteAcls(v, body, injected);
+    case api::kListGroups:
+      return ListGroups(v, client, injected);
+    case api::kDescribeGroups:
+      return DescribeGroups(v, body, injected);
+    default:
+      return std::nullopt;
+  }
+}
+
+// ApiVersions: the version check happens before anything else, and an unsupported version gets a
+// v0 response with UNSUPPORTED_VERSION and the table, so the client can retry with one we know.
+std::optional<std::string> Handlers::ApiVersions(const RequestHeader& h) {
+  WireWriter w;
+  const bool supported = h.api_version >= 0 && h.api_version <= 3;
+  w.Int16(supported ? err::kNone : err::kUnsupportedVersion);
+  if (supported && h.api_version >= 3) {
+    w.CompactArrayLength(static_cast<int32_t>(advertised_.size()));
+    for (const auto& r : advertised_) {
+      w.Int16(r.key);
+      w.Int16(r.min);
+      w.Int16(r.max);
+      w.EmptyTaggedFields();
+    }
+    w.Int32(0);  // throttle
+    w.EmptyTaggedFields();
+    return w.Take();
+  }
+  w.Int32(static_cast<int32_t>(advertised_.size()));
+  for (const auto& r : advertised_) {
+    w.Int16(r.key);
+    w.Int16(r.min);
+    w.Int16(r.max);
+  }
+  if (supported && h.api_version >= 1) w.Int32(0);
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::Metadata(int16_t v, std::string_view body) {
+  WireReader r(body);
+  std::optional<std::vector<std::string>> requested;  // nullopt = all topics
+  int32_t n = r.ArrayLength(2);
+  if (n >= 0 && !(v == 0 && n == 0)) {
+    requested.emplace();
+    for (int32_t i = 0; i < n; ++i) requested->push_back(r.String());
+  }
+  bool allow_auto_create = true;
+  if (v >= 4) allow_auto_create = r.Bool();
+  if (v >= 8) {
+    r.Bool();
+    r.Bool();
+  }
+  if (!r.ok()) return std::nullopt;
+
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ClusterState& s = *state_;
+  WireWriter w;
+  if (v >= 3) WriteThrottle(w);
+  auto live = s.LiveBrokers();
+  w.Int32(static_cast<int32_t>(live.size()));
+  for (int32_t id : live) {
+    const BrokerInfo* b = s.Broker(id);
+    w.Int32(b->id);
+    w.String(b->host);
+    w.Int32(b->port);
+    if (v >= 1) w.NullableString(std::nullopt);  // rack
+  }
+  if (v >= 2) w.NullableString(s.cluster_id());
+  if (v >= 1) w.Int32(s.ControllerId());
+
+  auto write_topic = [&](const std::string& name, const TopicInfo* t, int16_t error) {
+    w.Int16(error);
+    w.String(name);
+    if (v >= 1) w.Bool(false);  // is_internal
+    if (t == nullptr) {
+      w.Int32(0);
+    } else {
+      w.Int32(t->partitions());
+      for (int32_t p = 0; p < t->partitions(); ++p) {
+        const int32_t leader = t->leaders[p];
+        std::vector<int32_t> isr, offline;
+        for (int32_t rep : t->replicas[p]) {
+          const BrokerInfo* b = s.Broker(rep);
+          (b != nullptr && b->up ? isr : offline).push_back(rep);
+        }
+        w.Int16(leader == -1 ? err::kLeaderNotAvailable : err::kNone);
+        w.Int32(p);
+        w.Int32(leader);
+        if (v >= 7) w.Int32(0);  // leader epoch
+        w.Int32(static_cast<int32_t>(t->replicas[p].size()));
+        for (int32_t rep : t->replicas[p]) w.Int32(rep);
+        w.Int32(static_cast<int32_t>(isr.size()));
+        for (int32_t rep : isr) w.Int32(rep);
+        if (v >= 5) {
+          w.Int32(static_cast<int32_t>(offline.size()));
+          for (int32_t rep : offline) w.Int32(rep);
+        }
+      }
+    }
+    if (v >= 8) w.Int32(INT32_MIN);  // topic authorized operations: not computed
+  };
+
+  if (!requested) {
+    w.Int32(static_cast<int32_t>(s.topics().size()));
+    for (const auto& [name, t] : s.topics()) write_topic(name, &t, err::kNone);
+  } else {
+    w.Int32(static_cast<int32_t>(requested->size()));
+    for (const std::string& name : *requested) {
+      const TopicInfo* t = s.Topic(name);
+      if (t == nullptr && allow_auto_create && s.options().auto_create_topics &&
+          !ValidateTopicName(name) && !s.LiveBrokers().empty()) {
+        // auto.create.topics.enable: num.partitions=1, default.replication.factor.
+        int16_t rf = static_cast<int16_t>(
+            std::min<size_t>(s.DefaultReplicationFactor(), s.LiveBrokers().size()));
+        if (s.CreateTopic(name, 1, rf, {}, {}).ok()) t = s.Topic(name);
+      }
+      if (t != nullptr) {
+        write_topic(name, t, err::kNone);
+      } else {
+        write_topic(name, nullptr,
+                    ValidateTopicName(name) ? err::kInvalidTopic : err::kUnknownTopicOrPartition);
+      }
+    }
+  }
+  if (v >= 8) w.Int32(INT32_MIN);  // cluster authorized operations
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::FindCoordinator(int16_t v, std::string_view body) {
+  WireReader r(body);
+  std::string key = r.String();
+  int8_t key_type = v >= 1 ? r.Int8() : 0;
+  if (!r.ok()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  WireWriter w;
+  if (v >= 1) WriteThrottle(w);
+  int32_t id = (key_type == 0 || key_type == 1) ? state_->Coordinator(key_type, key) : -1;
+  const BrokerInfo* b = id >= 0 ? state_->Broker(id) : nullptr;
+  if (b == nullptr) {
+    w.Int16(key_type == 0 || key_type == 1 ? err::kCoordinatorNotAvailable : err::kInvalidRequest);
+    if (v >= 1) w.NullableString("sandbox: no coordinator available");
+    w.Int32(-1);
+    w.String("");
+    w.Int32(-1);
+  } else {
+    w.Int16(err::kNone);
+    if (v >= 1) w.NullableString(std::nullopt);
+    w.Int32(b->id);
+    w.String(b->host);
+    w.Int32(b->port);
+  }
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::CreateTopics(int16_t v, std::string_view body,
+                                                  int16_t injected) {
+  struct Req {
+    std::string name;
+    int32_t partitions;
+    int16_t rf;
+    std::vector<std::pair<int32_t, std::vector<int32_t>>> assignments;
+    std::vector<std::pair<std::string, std::optional<std::string>>> configs;
+  };
+  WireReader r(body);
+  std::vector<Req> reqs;
+  int32_t n = r.ArrayLength(8);
+  for (int32_t i = 0; i < n && r.ok(); ++i) {
+    Req q;
+    q.name = r.String();
+    q.partitions = r.Int32();
+    q.rf = r.Int16();
+    int32_t na = r.ArrayLength(8);
+    for (int32_t a = 0; a < na && r.ok(); ++a) {
+      int32_t pidx = r.Int32();
+      std::vector<int32_t> brokers;
+      int32_t nb = r.ArrayLength(4);
+      for (int32_t b = 0; b < nb; ++b) brokers.push_back(r.Int32());
+      q.assignments.emplace_back(pidx, std::move(brokers));
+    }
+    int32_t nc = r.ArrayLength(4);
+    for (int32_t c = 0; c < nc && r.ok(); ++c) {
+      std::string key = r.String();
+      q.configs.emplace_back(std::move(key), r.NullableString());
+    }
+    reqs.push_back(std::move(q));
+  }
+  r.Int32();  // timeout_ms
+  bool validate_only = v >= 1 ? r.Bool() : false;
+  if (!r.ok()) return std::nullopt;
+
+  std::map<std::string, int> name_count;
+  for (const auto& q : reqs) name_count[q.name]++;
+
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ClusterState& s = *state_;
+  WireWriter w;
+  if (v >= 2) WriteThrottle(w);
+  w.Int32(static_cast<int32_t>(reqs.size()));
+  for (const Req& q : reqs) {
+    int16_t code = injected;
+    std::optional<std::string> message = InjectedMessage(injected);
+    auto fail = [&](int16_t c, std::string m) {
+      if (code == err::kNone) {
+        code = c;
+        message = std::move(m);
+      }
+    };
+    const int live = static_cast<int>(s.LiveBrokers().size());
+    int32_t partitions = q.partitions == -1 ? 1 : q.partitions;  // num.partitions=1
+    int16_t rf = q.rf == -1 ? static_cast<int16_t>(s.DefaultReplicationFactor()) : q.rf;
+    std::vector<std::vector<int32_t>> assignment;
+    std::map<std::string, std::string> configs;
+    if (name_count[q.name] > 1) {
+      fail(err::kInvalidRequest,
+           absl::StrCat("Create topics request contains multiple entries for topic ", q.name));
+    } else if (auto bad = ValidateTopicName(q.name)) {
+      fail(err::kInvalidTopic, *bad);
+    } else if (s.Topic(q.name) != nullptr) {
+      fail(err::kTopicAlreadyExists, absl::StrCat("Topic '", q.name, "' already exists."));
+    } else if (!q.assignments.empty() && (q.partitions != -1 || q.rf != -1)) {
+      fail(err::kInvalidRequest,
+           "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot "
+           "be used at the same time.");
+    } else if (q.assignments.empty() && partitions <= 0) {
+      fail(err::kInvalidPartitions, "Number of partitions was set to an invalid non-positive value.");
+    } else if (q.assignments.empty() && rf <= 0) {
+      fail(err::kInvalidReplicationFactor,
+           "Replication factor must be larger than 0, or -1 to use the default value.");
+    } else if (q.assignments.empty() && rf > live) {
+      fail(err::kInvalidReplicationFactor,
+           absl::StrCat("Replication factor: ", rf, " larger than available brokers: ", live, "."));
+    } else if (partitions > 1000000) {
+      fail(err::kInvalidPartitions, "sandbox: at most 1000000 partitions per topic");
+    }
+    if (code == err::kNone && !q.assignments.empty()) {
+      partitions = static_cast<int32_t>(q.assignments.size());
+      assignment.resize(partitions);
+      for (const auto& [pidx, brokers] : q.assignments) {
+        std::set<int32_t> distinct(brokers.begin(), brokers.end());
+        bool known = true;
+        for (int32_t b : brokers) known = known && s.Broker(b) != nullptr;
+        if (pidx < 0 || pidx >= partitions || !assignment[pidx].empty() || brokers.empty() ||
+            distinct.size() != brokers.size() || !known ||
+            brokers.size() != q.assignments[0].second.size()) {
+          fail(err::kInvalidReplicaAssignment,
+               absl::StrCat("Invalid replica assignment for partition ", pidx, " of ", q.name));
+          break;
+        }
+        assignment[pidx] = brokers;
+      }
+    }
+    for (const auto& [key, value] : q.configs) {
+      if (code != err::kNone) break;
+      if (auto bad = ValidateTopicConfig(key, value)) {
+        fail(err::kInvalidConfig, *bad);
+      } else {
+        configs[key] = *value;
+      }
+    }
+    if (code == err::kNone && !validate_only) {
+      if (auto st = s.CreateTopic(q.name, partitions, rf, assignment, configs); !st.ok()) {
+        fail(err::kUnknownServerError, std::string(st.message()));
+      }
+    }
+    w.String(q.name);
+    w.Int16(code);
+    if (v >= 1) w.NullableString(message);
+  }
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::CreatePartitions(int16_t v, std::string_view body,
+                                                      int16_t injected) {
+  struct Req {
+    std::string name;
+    int32_t count;
+    std::optional<std::vector<std::vector<int32_t>>> assignments;
+  };
+  WireReader r(body);
+  std::vector<Req> reqs;
+  int32_t n = r.ArrayLength(8);
+  for (int32_t i = 0; i < n && r.ok(); ++i) {
+    Req q;
+    q.name = r.String();
+    q.count = r.Int32();
+    int32_t na = r.ArrayLength(4);
+    if (na >= 0) {
+      q.assignments.emplace();
+      for (int32_t a = 0; a < na && r.ok(); ++a) {
+        std::vector<int32_t> brokers;
+        int32_t nb = r.ArrayLength(4);
+        for (int32_t b = 0; b < nb; ++b) brokers.push_back(r.Int32());
+        q.assignments->push_back(std::move(brokers));
+      }
+    }
+    reqs.push_back(std::move(q));
+  }
+  r.Int32();  // timeout
+  bool validate_only = r.Bool();
+  if (!r.ok()) return std::nullopt;
+  (void)v;
+
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ClusterState& s = *state_;
+  WireWriter w;
+  WriteThrottle(w);
+  w.Int32(static_cast<int32_t>(reqs.size()));
+  for (const Req& q : reqs) {
+    int16_t code = injected;
+    std::optional<std::string> message = InjectedMessage(injected);
+    const TopicInfo* t = s.Topic(q.name);
+    if (code != err::kNone) {
+    } else if (t == nullptr) {
+      code = err::kUnknownTopicOrPartition;
+      message = absl::StrCat("The topic '", q.name, "' does not exist.");
+    } else if (q.count == t->partitions()) {
+      code = err::kInvalidPartitions;
+      message = absl::StrCat("Topic already has ", t->partitions(), " partitions.");
+    } else if (q.count < t->partitions()) {
+      code = err::kInvalidPartitions;
+      message = absl::StrCat("Topic currently has ", t->partitions(),
+                             " partitions, which is higher than the requested ", q.count, ".");
+    } else if (q.count > t->capacity) {
+      code = err::kInvalidPartitions;
+      message = absl::StrCat("sandbox limit: topic '", q.name, "' has room for ", t->capacity,
+                             " partitions (max_partitions_per_topic); requested ", q.count);
+    } else if (q.assignments &&
+               static_cast<int32_t>(q.assignments->size()) != q.count - t->partitions()) {
+      code = err::kInvalidReplicaAssignment;
+      message = absl::StrCat("Increasing the number of partitions by ", q.count - t->partitions(),
+                             " but ", q.assignments->size(), " assignments provided.");
+    }
+    if (code == err::kNone && q.assignments) {
+      for (const auto& brokers : *q.assignments) {
+        bool ok = !brokers.empty();
+        for (int32_t b : brokers) ok = ok && s.Broker(b) != nullptr;
+        if (!ok) {
+          code = err::kInvalidReplicaAssignment;
+          message = "Replica assignment names an unknown broker";
+          break;
+        }
+      }
+    }
+    if (code == err::kNone && !validate_only) {
+      auto st = s.AddPartitions(q.name, q.count, q.assignments.value_or(
+                                                     std::vector<std::vector<int32_t>>{}));
+      if (!st.ok()) {
+        code = err::kUnknownServerError;
+        message = std::string(st.message());
+      }
+    }
+    w.String(q.name);
+    w.Int16(code);
+    w.NullableString(message);
+  }
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::DescribeConfigs(int16_t v, std::string_view body,
+                                                     int16_t injected) {
+  struct Req {
+    int8_t type;
+    std::string name;
+    std::optional<std::vector<std::string>> keys;
+  };
+  WireReader r(body);
+  std::vector<Req> reqs;
+  int32_t n = r.ArrayLength(7);
+  for (int32_t i = 0; i < n && r.ok(); ++i) {
+    Req q;
+    q.type = r.Int8();
+    q.name = r.String();
+    int32_t nk = r.ArrayLength(2);
+    if (nk >= 0) {
+      q.keys.emplace();
+      for (int32_t k = 0; k < nk; ++k) q.keys->push_back(r.String());
+    }
+    reqs.push_back(std::move(q));
+  }
+  bool include_synonyms = v >= 1 ? r.Bool() : false;
+  bool include_docs = v >= 3 ? r.Bool() : false;
+  if (!r.ok()) return std::nullopt;
+
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ClusterState& s = *state_;
+  WireWriter w;
+  WriteThrottle(w);
+  w.Int32(static_cast<int32_t>(reqs.size()));
+  for (const Req& q : reqs) {
+    int16_t code = injected;
+    std::optional<std::string> message = InjectedMessage(injected);
+    std::vector<DescribedConfig> configs;
+    if (code != err::kNone) {
+    } else if (q.type == kResourceTopic) {
+      if (const TopicInfo* t = s.Topic(q.name)) {
+        configs = DescribeTopicConfigs(t->configs);
+      } else {
+        code = err::kUnknownTopicOrPartition;
+        message = absl::StrCat("Topic ", q.name, " does not exist");
+      }
+    } else if (q.type == kResourceBroker) {
+      int32_t id = 0;
+      const BrokerInfo* b = absl::SimpleAtoi(q.name, &id) ? s.Broker(id) : nullptr;
+      if (q.name.empty()) {
+        // Cluster-wide dynamic broker defaults: none are set in the sandbox.
+      } else if (b == nullptr) {
+        code = err::kInvalidRequest;
+        message = absl::StrCat("Unknown broker ", q.name);
+      } else {
+        configs = DescribeBrokerConfigs(b->id, absl::StrCat(b->host, ":", b->port),
+                                        s.options().auto_create_topics,
+                                        s.DefaultReplicationFactor());
+      }
+    } else {
+      code = err::kInvalidRequest;
+      message = absl::StrCat("sandbox: unsupported resource type ", q.type);
+    }
+    w.Int16(code);
+    w.NullableString(message);
+    w.Int8(q.type);
+    w.String(q.name);
+    std::vector<const DescribedConfig*> selected;
+    for (const auto& c : configs) {
+      bool wanted = !q.keys;
+      if (q.keys) {
+        for (const auto& k : *q.keys) wanted = wanted || k == c.name;
+      }
+      if (wanted) selected.push_back(&c);
+    }
+    w.Int32(static_cast<int32_t>(selected.size()));
+    for (const DescribedConfig* c : selected) {
+      w.String(c->name);
+      w.NullableString(c->value);
+      w.Bool(c->read_only);
+      if (v == 0) {
+        w.Bool(c->source == ConfigSource::kDefault);
+      } else {
+        w.Int8(static_cast<int8_t>(c->source));
+      }
+      w.Bool(c->sensitive);
+      if (v >= 1) {
+        if (include_synonyms) {
+          w.Int32(static_cast<int32_t>(c->synonyms.size()));
+          for (const auto& syn : c->synonyms) {
+            w.String(syn.name);
+            w.NullableString(c->sensitive ? std::nullopt : syn.value);
+            w.Int8(static_cast<int8_t>(syn.source));
+          }
+        } else {
+          w.Int32(0);
+        }
+      }
+      if (v >= 3) {
+        w.Int8(static_cast<int8_t>(c->type));
+        w.NullableString(include_docs ? std::optional<std::string>(c->documentation)
+                                      : std::nullopt);
+      }
+    }
+  }
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::AlterConfigs(int16_t v, std::string_view body,
+                                                  int16_t injected) {
+  struct Req {
+    int8_t type;
+    std::string name;
+    std::vector<std::pair<std::string, std::optional<std::string>>> configs;
+  };
+  WireReader r(body);
+  std::vector<Req> reqs;
+  int32_t n = r.ArrayLength(7);
+  for (int32_t i = 0; i < n && r.ok(); ++i) {
+    Req q;
+    q.type = r.Int8();
+    q.name = r.String();
+    int32_t nc = r.ArrayLength(4);
+    for (int32_t c = 0; c < nc && r.ok(); ++c) {
+      std::string key = r.String();
+      q.configs.emplace_back(std::move(key), r.NullableString());
+    }
+    reqs.push_back(std::move(q));
+  }
+  bool validate_only = r.Bool();
+  if (!r.ok()) return std::nullopt;
+  (void)v;
+
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ClusterState& s = *state_;
+  WireWriter w;
+  WriteThrottle(w);
+  w.Int32(static_cast<int32_t>(reqs.size()));
+  for (const Req& q : reqs) {
+    int16_t code = injected;
+    std::optional<std::string> message = InjectedMessage(injected);
+    std::map<std::string, std::string> next;
+    if (code != err::kNone) {
+    } else if (q.type == kResourceTopic) {
+      if (s.Topic(q.name) == nullptr) {
+        code = err::kUnknownTopicOrPartition;
+        message = absl::StrCat("Topic ", q.name, " does not exist");
+      }
+      for (const auto& [key, value] : q.configs) {
+        if (code != err::kNone) break;
+        if (auto bad = ValidateTopicConfig(key, value)) {
+          code = err::kInvalidConfig;
+          message = *bad;
+        } else {
+          next[key] = *value;
+        }
+      }
+      // AlterConfigs (non-incremental) replaces the whole set of dynamic overrides.
+      if (code == err::kNone && !validate_only) s.topics()[q.name].configs = std::move(next);
+    } else if (q.type == kResourceBroker) {
+      code = err::kInvalidRequest;
+      message = "sandbox: broker configs cannot be altered";
+    } else {
+      code = err::kInvalidRequest;
+      message = absl::StrCat("sandbox: unsupported resource type ", q.type);
+    }
+    w.Int16(code);
+    w.NullableString(message);
+    w.Int8(q.type);
+    w.String(q.name);
+  }
+  return w.Take();
+}
+
+namespace {
+
+AclFilter ReadFilter(WireReader& r, int16_t v) {
+  AclFilter f;
+  f.resource_type = static_cast<ResourceType>(r.Int8());
+  f.resource_name = r.NullableString();
+  f.pattern_type = v >= 1 ? static_cast<PatternType>(r.Int8()) : PatternType::kLiteral;
+  f.principal = r.NullableString();
+  f.host = r.NullableString();
+  f.operation = static_cast<AclOperation>(r.Int8());
+  f.permission = static_cast<AclPermission>(r.Int8());
+  return f;
+}
+
+}  // namespace
+
+std::optional<std::string> Handlers::CreateAcls(int16_t v, std::string_view body,
+                                                int16_t injected) {
+  WireReader r(body);
+  std::vector<AclBinding> reqs;
+  int32_t n = r.ArrayLength(9);
+  for (int32_t i = 0; i < n && r.ok(); ++i) {
+    AclBinding b;
+    b.resource_type = static_cast<ResourceType>(r.Int8());
+    b.resource_name = r.String();
+    b.pattern_type = v >= 1 ? static_cast<PatternType>(r.Int8()) : PatternType::kLiteral;
+    b.principal = r.String();
+    b.host = r.String();
+    b.operation = static_cast<AclOperation>(r.Int8());
+    b.permission = static_cast<AclPermission>(r.Int8());
+    reqs.push_back(std::move(b));
+  }
+  if (!r.ok()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  WireWriter w;
+  WriteThrottle(w);
+  w.Int32(static_cast<int32_t>(reqs.size()));
+  for (const AclBinding& b : reqs) {
+    int16_t code = injected;
+    std::optional<std::string> message = InjectedMessage(injected);
+    if (code == err::kNone) {
+      if (auto bad = ValidateBinding(b)) {
+        code = err::kInvalidRequest;
+        message = *bad;
+      } else {
+        state_->acls().Add(b);
+      }
+    }
+    w.Int16(code);
+    w.NullableString(message);
+  }
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::DescribeAcls(int16_t v, std::string_view body,
+                                                  int16_t injected) {
+  WireReader r(body);
+  AclFilter f = ReadFilter(r, v);
+  if (!r.ok()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  WireWriter w;
+  WriteThrottle(w);
+  std::optional<std::string> bad = injected ? InjectedMessage(injected) : ValidateFilter(f);
+  if (bad) {
+    w.Int16(injected ? injected : err::kInvalidRequest);
+    w.NullableString(bad);
+    w.Int32(0);
+    return w.Take();
+  }
+  w.Int16(err::kNone);
+  w.NullableString(std::nullopt);
+  // Group bindings by resource pattern, as a broker does.
+  std::map<std::tuple<ResourceType, std::string, PatternType>, std::vector<AclBinding>> resources;
+  for (const AclBinding& b : state_->acls().Find(f)) {
+    resources[{b.resource_type, b.resource_name, b.pattern_type}].push_back(b);
+  }
+  w.Int32(static_cast<int32_t>(resources.size()));
+  for (const auto& [key, bindings] : resources) {
+    w.Int8(static_cast<int8_t>(std::get<0>(key)));
+    w.String(std::get<1>(key));
+    if (v >= 1) w.Int8(static_cast<int8_t>(std::get<2>(key)));
+    w.Int32(static_cast<int32_t>(bindings.size()));
+    for (const AclBinding& b : bindings) {
+      w.String(b.principal);
+      w.String(b.host);
+      w.Int8(static_cast<int8_t>(b.operation));
+      w.Int8(static_cast<int8_t>(b.permission));
+    }
+  }
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::DeleteAcls(int16_t v, std::string_view body,
+                                                int16_t injected) {
+  WireReader r(body);
+  std::vector<AclFilter> filters;
+  int32_t n = r.ArrayLength(9);
+  for (int32_t i = 0; i < n && r.ok(); ++i) filters.push_back(ReadFilter(r, v));
+  if (!r.ok()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  WireWriter w;
+  WriteThrottle(w);
+  w.Int32(static_cast<int32_t>(filters.size()));
+  for (const AclFilter& f : filters) {
+    std::optional<std::string> bad = injected ? InjectedMessage(injected) : ValidateFilter(f);
+    if (bad) {
+      w.Int16(injected ? injected : err::kInvalidRequest);
+      w.NullableString(bad);
+      w.Int32(0);
+      continue;
+    }
+    std::vector<AclBinding> removed = state_->acls().Remove(f);
+    w.Int16(err::kNone);
+    w.NullableString(std::nullopt);
+    w.Int32(static_cast<int32_t>(removed.size()));
+    for (const AclBinding& b : removed) {
+      w.Int16(err::kNone);
+      w.NullableString(std::nullopt);
+      w.Int8(static_cast<int8_t>(b.resource_type));
+      w.String(b.resource_name);
+      if (v >= 1) w.Int8(static_cast<int8_t>(b.pattern_type));
+      w.String(b.principal);
+      w.String(b.host);
+      w.Int8(static_cast<int8_t>(b.operation));
+      w.Int8(static_cast<int8_t>(b.permission));
+    }
+  }
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::ListGroups(int16_t v, const ClientInfo& client,
+                                                int16_t injected) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->groups().Expire(Now());
+  WireWriter w;
+  if (v >= 1) WriteThrottle(w);
+  w.Int16(injected);
+  if (injected != err::kNone) {
+    w.Int32(0);
+    return w.Take();
+  }
+  auto groups = state_->groups().GroupsCoordinatedBy(client.broker_id);
+  w.Int32(static_cast<int32_t>(groups.size()));
+  for (const Group* g : groups) {
+    w.String(g->group_id);
+    w.String(g->protocol_type);
+  }
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::DescribeGroups(int16_t v, std::string_view body,
+                                                    int16_t injected) {
+  WireReader r(body);
+  std::vector<std::string> ids;
+  int32_t n = r.ArrayLength(2);
+  for (int32_t i = 0; i < n; ++i) ids.push_back(r.String());
+  if (v >= 3) r.Bool();
+  if (!r.ok()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->groups().Expire(Now());
+  WireWriter w;
+  if (v >= 1) WriteThrottle(w);
+  w.Int32(static_cast<int32_t>(ids.size()));
+  for (const std::string& id : ids) {
+    const Group* g = state_->groups().Find(id);
+    w.Int16(injected);
+    w.String(id);
+    if (g == nullptr || injected != err::kNone) {
+      // A broker describes an unknown group as Dead with no members.
+      w.String(g == nullptr ? "Dead" : "");
+      w.String("");
+      w.String("");
+      w.Int32(0);
+    } else {
+      w.String(g->state);
+      w.String(g->protocol_type);
+      // The protocol (assignor) is only meaningful once a generation completed.
+      w.String(g->state == "Stable" || g->state == "CompletingRebalance" ? g->protocol_name : "");
+      w.Int32(static_cast<int32_t>(g->members.size()));
+      for (const auto& [mid, m] : g->members) {
+        w.String(m.member_id);
+        if (v >= 4) w.NullableString(m.group_instance_id);
+        w.String(m.client_id);
+        w.String(m.client_host);
+        w.Bytes(m.metadata);
+        w.Bytes(m.assignment);
+      }
+    }
+    if (v >= 3) w.Int32(INT32_MIN);
+  }
+  return w.Take();
+}
+
+std::optional<Observation> Handlers::ObserveRequest(const RequestHeader& h, std::string_view body,
+                                                    const ClientInfo& client) {
+  auto range = FindApi(ObservedApis(), h.api_key);
+  if (!range || h.api_version > range->max) return std::nullopt;
+  const int16_t v = h.api_version;
+  WireReader r(body);
+  Observation o;
+  o.api_key = h.api_key;
+  o.api_version = v;
+  switch (h.api_key) {
+    case api::kJoinGroup: {
+      JoinRequestInfo& j = o.join;
+      j.group_id = r.String();
+      j.session_timeout_ms = r.Int32();
+      if (v >= 1) r.Int32();  // rebalance timeout
+      o.member_id = r.String();
+      if (v >= 5) j.group_instance_id = r.NullableString();
+      j.protocol_type = r.String();
+      int32_t n = r.ArrayLength(6);
+      for (int32_t i = 0; i < n && r.ok(); ++i) {
+        std::string name = r.String();
+        j.protocols[name] = r.Bytes().value_or("");
+      }
+      j.client_id = h.client_id;
+      j.client_host = client.client_host;
+      o.group_id = j.group_id;
+      if (!r.ok()) return std::nullopt;
+      std::lock_guard<std::mutex> lock(state_->mu);
+      state_->groups().OnJoinRequest(j, Now());
+      return o;
+    }
+    case api::kSyncGroup:
+    case api::kHeartbeat:
+      o.group_id = r.String();
+      r.Int32();  // generation
+      o.member_id = r.String();
+      break;
+    case api::kLeaveGroup: {
+      o.group_id = r.String();
+      o.member_id = r.String();
+      if (!r.ok()) return std::nullopt;
+      std::lock_guard<std::mutex> lock(state_->mu);
+      state_->groups().OnLeave(o.group_id, o.member_id);
+      return o;
+    }
+    case api::kOffsetCommit:
+      o.group_id = r.String();
+      if (v >= 1) {
+        r.Int32();
+        o.member_id = r.String();
+      }
+      break;
+    default:
+      return std::nullopt;
+  }
+  if (!r.ok()) return std::nullopt;
+  return o;
+}
+
+void Handlers::ObserveResponse(const Observation& o, std::string_view body,
+                               const ClientInfo& client) {
+  WireReader r(body);
+  const int16_t v = o.api_version;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  GroupRegistry& groups = state_->groups();
+  switch (o.api_key) {
+    case api::kJoinGroup: {
+      if (v >= 2) r.Int32();
+      int16_t error = r.Int16();
+      int32_t generation = r.Int32();
+      std::string protocol = r.String();
+      r.String();  // leader
+      std::string member_id = r.String();
+      if (r.ok()) {
+        groups.OnJoinResponse(o.join, client.broker_id, error, generation, protocol, member_id,
+                              Now());
+      }
+      break;
+    }
+    case api::kSyncGroup: {
+      if (v >= 1) r.Int32();
+      int16_t error = r.Int16();
+      std::string assignment = r.Bytes().value_or("");
+      if (r.ok()) {
+        groups.OnSyncResponse(o.group_id, o.member_id, client.broker_id, error, assignment, Now());
+      }
+      break;
+    }
+    case api::kHeartbeat: {
+      if (v >= 1) r.Int32();
+      int16_t error = r.Int16();
+      if (r.ok()) groups.OnHeartbeatResponse(o.group_id, o.member_id, error, Now());
+      break;
+    }
+    case api::kOffsetCommit: {
+      if (v >= 3) r.Int32();
+      bool any_ok = false;
+      int32_t nt = r.ArrayLength(6);
+      for (int32_t t = 0; t < nt && r.ok(); ++t) {
+        r.String();
+        int32_t np = r.ArrayLength(6);
+        for (int32_t p = 0; p < np && r.ok(); ++p) {
+          r.Int32();
+          any_ok = any_ok || r.Int16() == err::kNone;
+        }
+      }
+      if (r.ok() && any_ok) groups.OnOffsetCommit(o.group_id, o.member_id, client.broker_id, Now());
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+}  // namespace kmirror::sandbox

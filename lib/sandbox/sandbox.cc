@@ -1,0 +1,278 @@
+#include "lib/sandbox/sandbox.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "lib/common/logging.h"
+#include "lib/kafka/mock_cluster.h"
+#include "lib/sandbox/api.h"
+#include "lib/sandbox/frontend.h"
+#include "lib/sandbox/handlers.h"
+#include "lib/sandbox/topic_config.h"
+#include "lib/sandbox/wire.h"
+
+namespace kmirror::sandbox {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+class MockClusterBackend : public MockBackend {
+ public:
+  explicit MockClusterBackend(kafka::MockCluster* mock) : mock_(mock) {}
+  absl::Status CreateTopic(const std::string& name, int partitions, int rf) override {
+    return mock_->CreateTopic(name, partitions, rf);
+  }
+  absl::Status SetLeader(const std::string& topic, int32_t partition, int32_t broker) override {
+    return mock_->SetPartitionLeader(topic, partition, broker);
+  }
+  absl::Status SetCoordinator(const std::string& key_type, const std::string& key,
+                              int32_t broker) override {
+    return mock_->SetCoordinator(key_type, key, broker);
+  }
+
+ private:
+  kafka::MockCluster* mock_;
+};
+
+// Asks the mock which APIs and versions it serves (ApiVersions v0 over a blocking socket).
+absl::StatusOr<std::vector<ApiRange>> QueryMockApis(const kafka::MockCluster::Broker& broker) {
+  try {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::make_address(broker.host), broker.port));
+    WireWriter req;
+    req.Int16(api::kApiVersions);
+    req.Int16(0);
+    req.Int32(1);
+    req.String("kmirror-sandbox");
+    WireWriter frame;
+    frame.Int32(static_cast<int32_t>(req.size()));
+    frame.Raw(req.data());
+    asio::write(socket, asio::buffer(frame.data()));
+    char size_buf[4];
+    asio::read(socket, asio::buffer(size_buf, 4));
+    int32_t size = WireReader(std::string_view(size_buf, 4)).Int32();
+    if (size < 4 || size > (1 << 20)) return absl::InternalError("bad ApiVersions response size");
+    std::string payload(size, '\0');
+    asio::read(socket, asio::buffer(payload.data(), size));
+    WireReader r(payload);
+    r.Int32();  // correlation id
+    int16_t error = r.Int16();
+    std::vector<ApiRange> apis;
+    int32_t n = r.ArrayLength(6);
+    for (int32_t i = 0; i < n; ++i) {
+      ApiRange a{};
+      a.key = r.Int16();
+      a.min = r.Int16();
+      a.max = r.Int16();
+      apis.push_back(a);
+    }
+    if (!r.ok() || error != 0) return absl::InternalError("bad ApiVersions response from mock");
+    return apis;
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot query mock broker: ", e.what()));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options,
+                                                        const std::string& host) {
+  std::unique_ptr<Cluster> c(new Cluster());
+  c->options_ = options;
+  auto mock = kafka::MockCluster::Create(options.brokers);
+  if (!mock.ok()) return mock.status();
+  c->mock_ = std::move(mock).value();
+  auto apis = QueryMockApis(c->mock_->brokers().front());
+  if (!apis.ok()) return apis.status();
+
+  c->backend_ = std::make_unique<MockClusterBackend>(c->mock_.get());
+  c->work_.emplace(c->io_.get_executor());
+  c->io_thread_ = std::thread([io = &c->io_] { io->run(); });
+
+  // No client knows a port before Start returns, so ports are filled in once listeners are bound.
+  std::vector<BrokerInfo> brokers;
+  for (const auto& b : c->mock_->brokers()) brokers.push_back(BrokerInfo{b.id, host, 0, true});
+  c->state_ = std::make_unique<ClusterState>(options, c->backend_.get(), std::move(brokers));
+  c->handlers_ = std::make_unique<Handlers>(c->state_.get(), *apis);
+  for (const auto& b : c->mock_->brokers()) {
+    tcp::endpoint upstream(asio::ip::make_address(b.host), b.port);
+    auto fe = std::make_unique<BrokerFrontend>(c->io_, b.id, host, upstream, c->handlers_.get());
+    if (auto s = fe->Start(); !s.ok()) {
+      c->StopAll();
+      return s;
+    }
+    {
+      std::lock_guard<std::mutex> lock(c->state_->mu);
+      c->state_->SetBrokerPort(b.id, fe->port());
+    }
+    c->frontends_.push_back(std::move(fe));
+  }
+  common::Logger("sandbox")->info("msg=\"cluster started\" cluster={} brokers={} bootstrap={}",
+                                  options.name, options.brokers, c->bootstrap());
+  return c;
+}
+
+Cluster::~Cluster() { StopAll(); }
+
+void Cluster::StopAll() {
+  for (auto& fe : frontends_) fe->Stop();
+  work_.reset();
+  io_.stop();
+  if (io_thread_.joinable()) io_thread_.join();
+  frontends_.clear();
+  mock_.reset();
+}
+
+std::string Cluster::bootstrap() const {
+  std::vector<std::string> parts;
+  for (const auto& fe : frontends_) {
+    parts.push_back(absl::StrCat(state_->brokers()[0].host, ":", fe->port()));
+  }
+  return absl::StrJoin(parts, ",");
+}
+
+std::vector<int32_t> Cluster::broker_ids() const {
+  std::vector<int32_t> ids;
+  for (const auto& fe : frontends_) ids.push_back(fe->broker_id());
+  return ids;
+}
+
+std::string Cluster::cluster_id() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->cluster_id();
+}
+
+absl::Status Cluster::SetBrokerUp(int32_t broker_id, bool up) {
+  BrokerFrontend* fe = nullptr;
+  for (auto& f : frontends_) {
+    if (f->broker_id() == broker_id) fe = f.get();
+  }
+  if (fe == nullptr) {
+    return absl::NotFoundError(absl::StrCat("cluster ", name(), " has no broker ", broker_id));
+  }
+  if (up) {
+    if (auto s = mock_->SetBrokerUp(broker_id); !s.ok()) return s;
+    if (auto s = fe->Start(); !s.ok()) return s;
+  } else {
+    fe->Stop();
+    if (auto s = mock_->SetBrokerDown(broker_id); !s.ok()) return s;
+  }
+  std::lock_guard<std::mutex> lock(state_->mu);
+  common::Logger("sandbox")->info("msg=\"broker {}\" cluster={} broker={}", up ? "up" : "down",
+                                  name(), broker_id);
+  return state_->SetBrokerUp(broker_id, up);
+}
+
+absl::Status Cluster::SetBrokerRtt(int32_t broker_id, int rtt_ms) {
+  if (rtt_ms < 0) return absl::InvalidArgumentError("rtt must be >= 0");
+  return mock_->SetBrokerRtt(broker_id, rtt_ms);
+}
+
+absl::Status Cluster::InjectErrors(int16_t api_key, const std::vector<int16_t>& errors,
+                                   std::optional<int32_t> broker_id) {
+  if (FindApi(LocalApis(), api_key)) {
+    if (broker_id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("api ", api_key, " is served by the front-end: errors apply cluster-wide"));
+    }
+    std::lock_guard<std::mutex> lock(state_->mu);
+    state_->PushInjectedErrors(api_key, errors);
+    return absl::OkStatus();
+  }
+  if (broker_id) {
+    std::vector<std::pair<int16_t, int>> with_rtt;
+    for (int16_t e : errors) with_rtt.emplace_back(e, 0);
+    return mock_->PushBrokerRequestErrors(*broker_id, api_key, with_rtt);
+  }
+  mock_->PushRequestErrors(api_key, errors);
+  return absl::OkStatus();
+}
+
+absl::Status Cluster::MoveLeader(const std::string& topic, int32_t partition, int32_t broker_id) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->MoveLeader(topic, partition, broker_id);
+}
+
+absl::Status Cluster::CreateTopic(const std::string& topic, int32_t partitions, int16_t rf,
+                                  const std::map<std::string, std::string>& configs) {
+  if (auto bad = ValidateTopicName(topic)) return absl::InvalidArgumentError(*bad);
+  for (const auto& [k, v] : configs) {
+    if (auto bad = ValidateTopicConfig(k, v)) return absl::InvalidArgumentError(*bad);
+  }
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (state_->Topic(topic) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat("topic ", topic, " already exists"));
+  }
+  if (rf == -1) rf = static_cast<int16_t>(state_->DefaultReplicationFactor());
+  if (partitions < 1 || rf < 1 || rf > static_cast<int>(state_->brokers().size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid partitions ", partitions, " or replication factor ", rf));
+  }
+  return state_->CreateTopic(topic, partitions, rf, {}, configs);
+}
+
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Start(const std::vector<ClusterOptions>& clusters,
+                                                        const std::string& host) {
+  auto sb = std::unique_ptr<Sandbox>(new Sandbox());
+  for (const auto& opts : clusters) {
+    if (sb->clusters_.count(opts.name)) {
+      return absl::InvalidArgumentError(absl::StrCat("cluster ", opts.name, " given twice"));
+    }
+    auto c = Cluster::Start(opts, host);
+    if (!c.ok()) return c.status();
+    sb->clusters_[opts.name] = std::move(c).value();
+  }
+  return sb;
+}
+
+Cluster* Sandbox::cluster(const std::string& name) const {
+  auto it = clusters_.find(name);
+  return it == clusters_.end() ? nullptr : it->second.get();
+}
+
+std::vector<std::string> Sandbox::names() const {
+  std::vector<std::string> out;
+  for (const auto& [n, c] : clusters_) out.push_back(n);
+  return out;
+}
+
+std::string Sandbox::DescribeJson() const {
+  nlohmann::json j;
+  j["clusters"] = nlohmann::json::object();
+  for (const auto& [n, c] : clusters_) {
+    j["clusters"][n] = {
+        {"bootstrap", c->bootstrap()}, {"cluster_id", c->cluster_id()}, {"brokers", c->broker_ids()}};
+  }
+  return j.dump();
+}
+
+absl::StatusOr<ClusterOptions> ParseClusterSpec(const std::string& spec) {
+  ClusterOptions o;
+  auto colon = spec.find(':');
+  o.name = spec.substr(0, colon);
+  if (o.name.empty()) return absl::InvalidArgumentError(absl::StrCat("cluster spec '", spec, "': empty name"));
+  for (char ch : o.name) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-')) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster spec '", spec, "': name may use letters, digits, '_' and '-'"));
+    }
+  }
+  if (colon != std::string::npos) {
+    if (!absl::SimpleAtoi(spec.substr(colon + 1), &o.brokers) || o.brokers < 1 || o.brokers > 32) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cluster spec '", spec, "': broker count must be 1..32"));
+    }
+  }
+  return o;
+}
+
+}  // namespace kmirror::sandbox
