@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
       log->error("msg=\"bad --cluster\" error=\"{}\"", opts.status().message());
       return kExitConfig;
     }
+    for (const auto& existing : clusters) {
+      if (existing.name == opts->name) {
+        log->error("msg=\"bad --cluster\" error=\"cluster {} given twice\"", opts->name);
+        return kExitConfig;
+      }
+    }
     opts->auto_create_topics = auto_create;
     opts->max_partitions_per_topic = max_partitions;
     clusters.push_back(*opts);
