@@ -1,11 +1,10 @@
 // kmirror-sandbox: runs embedded Kafka clusters (librdkafka mock + protocol front-end) until
 // SIGINT/SIGTERM, for tests, benchmarks and first contact with kmirror. Wiring only.
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "lib/common/logging.h"

@@ -35,7 +35,8 @@ std::shared_ptr<spdlog::logger> Logger(const std::string& name) {
   if (auto existing = spdlog::get(name)) return existing;
   auto logger = std::make_shared<spdlog::logger>(name, Sink());
   // ISO time, level, logger name, then the message; call sites append key=value fields.
-  logger->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l logger=%n %v", spdlog::pattern_time_type::utc);
+  logger->set_pattern("ts=%Y-%m-%dT%H:%M:%S.%eZ level=%l logger=%n %v",
+                      spdlog::pattern_time_type::utc);
   logger->set_level(CurrentLevel());
   logger->flush_on(spdlog::level::warn);
   spdlog::register_logger(logger);

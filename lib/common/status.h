@@ -15,7 +15,9 @@ namespace kmirror::common {
 // Debian's abseil (20220623) is built with its own absl::string_view, distinct from
 // std::string_view. kmirror's interfaces use std::string_view; these convert at the boundary.
 inline std::string_view ToStd(absl::string_view s) { return std::string_view(s.data(), s.size()); }
-inline absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+inline absl::string_view ToAbsl(std::string_view s) {
+  return absl::string_view(s.data(), s.size());
+}
 
 // Logs "CHECK failed" with the location and aborts. Never returns.
 [[noreturn]] void CheckFailed(const char* condition, const char* file, int line,
@@ -26,20 +28,20 @@ absl::Status Annotate(const absl::Status& status, std::string_view context);
 
 }  // namespace kmirror::common
 
-#define KM_CHECK(cond)                                                           \
-  do {                                                                           \
+#define KM_CHECK(cond)                                                          \
+  do {                                                                          \
     if (!(cond)) ::kmirror::common::CheckFailed(#cond, __FILE__, __LINE__, ""); \
   } while (0)
 
-#define KM_CHECK_MSG(cond, msg)                                                   \
-  do {                                                                            \
+#define KM_CHECK_MSG(cond, msg)                                                  \
+  do {                                                                           \
     if (!(cond)) ::kmirror::common::CheckFailed(#cond, __FILE__, __LINE__, msg); \
   } while (0)
 
-#define KM_RETURN_IF_ERROR(expr)                 \
-  do {                                           \
-    ::absl::Status km_status_ = (expr);          \
-    if (!km_status_.ok()) return km_status_;     \
+#define KM_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status km_status_ = (expr);      \
+    if (!km_status_.ok()) return km_status_; \
   } while (0)
 
 #define KM_CONCAT_INNER_(a, b) a##b

@@ -3,8 +3,9 @@
 //
 // Enum values are Kafka's wire values (ResourceType, PatternType, AclOperation, AclPermissionType).
 // Filter matching follows Kafka's AclBindingFilter: ANY matches every value, a null string matches
-// every string, pattern type MATCH matches literal bindings of the same name or the "*" wildcard and
-// prefixed bindings whose prefix starts the filter's name. Not thread-safe (ClusterState locks).
+// every string, pattern type MATCH matches literal bindings of the same name or the "*" wildcard
+// and prefixed bindings whose prefix starts the filter's name. Not thread-safe (ClusterState
+// locks).
 #pragma once
 
 #include <cstdint>
@@ -17,14 +18,32 @@
 namespace kmirror::sandbox {
 
 enum class ResourceType : int8_t {
-  kUnknown = 0, kAny = 1, kTopic = 2, kGroup = 3, kCluster = 4, kTransactionalId = 5,
-  kDelegationToken = 6, kUser = 7,
+  kUnknown = 0,
+  kAny = 1,
+  kTopic = 2,
+  kGroup = 3,
+  kCluster = 4,
+  kTransactionalId = 5,
+  kDelegationToken = 6,
+  kUser = 7,
 };
 enum class PatternType : int8_t { kUnknown = 0, kAny = 1, kMatch = 2, kLiteral = 3, kPrefixed = 4 };
 enum class AclOperation : int8_t {
-  kUnknown = 0, kAny = 1, kAll = 2, kRead = 3, kWrite = 4, kCreate = 5, kDelete = 6, kAlter = 7,
-  kDescribe = 8, kClusterAction = 9, kDescribeConfigs = 10, kAlterConfigs = 11,
-  kIdempotentWrite = 12, kCreateTokens = 13, kDescribeTokens = 14,
+  kUnknown = 0,
+  kAny = 1,
+  kAll = 2,
+  kRead = 3,
+  kWrite = 4,
+  kCreate = 5,
+  kDelete = 6,
+  kAlter = 7,
+  kDescribe = 8,
+  kClusterAction = 9,
+  kDescribeConfigs = 10,
+  kAlterConfigs = 11,
+  kIdempotentWrite = 12,
+  kCreateTokens = 13,
+  kDescribeTokens = 14,
 };
 enum class AclPermission : int8_t { kUnknown = 0, kAny = 1, kDeny = 2, kAllow = 3 };
 

@@ -38,7 +38,8 @@ std::vector<ApiRange> AdvertisedApis(const std::vector<ApiRange>& mock_apis) {
     if (auto cap = FindApi(ObservedApis(), r.key)) r.max = std::min(r.max, cap->max);
     if (r.min <= r.max) out.push_back(r);
   }
-  std::sort(out.begin(), out.end(), [](const ApiRange& a, const ApiRange& b) { return a.key < b.key; });
+  std::sort(out.begin(), out.end(),
+            [](const ApiRange& a, const ApiRange& b) { return a.key < b.key; });
   return out;
 }
 

@@ -51,9 +51,9 @@ struct BrokerInfo {
 
 struct TopicInfo {
   std::string name;
-  int32_t capacity = 0;                       // partitions the mock holds
+  int32_t capacity = 0;                        // partitions the mock holds
   std::vector<std::vector<int32_t>> replicas;  // per visible partition, preferred leader first
-  std::vector<int32_t> leaders;               // per visible partition, as set in the mock
+  std::vector<int32_t> leaders;                // per visible partition, as set in the mock
   std::map<std::string, std::string> configs;  // dynamic topic overrides
   int32_t partitions() const { return static_cast<int32_t>(replicas.size()); }
 };

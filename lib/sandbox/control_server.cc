@@ -127,26 +127,26 @@ struct ControlServer::Impl {
   void Serve(std::shared_ptr<tcp::socket> socket) {
     auto buffer = std::make_shared<beast::flat_buffer>();
     auto req = std::make_shared<http::request<http::string_body>>();
-    http::async_read(*socket, *buffer, *req,
-                     [this, socket, buffer, req](const boost::system::error_code& ec, size_t) {
-                       if (ec) return;
-                       auto [status, body] = Route(sandbox, std::string(req->method_string()),
-                                                   std::string(req->target()), req->body());
-                       common::Logger("sandbox")->info(
-                           "msg=\"control request\" method={} target={} status={}",
-                           std::string(req->method_string()), std::string(req->target()), status);
-                       auto res = std::make_shared<http::response<http::string_body>>(
-                           static_cast<http::status>(status), req->version());
-                       res->set(http::field::content_type, "application/json");
-                       res->keep_alive(false);
-                       res->body() = body + "\n";
-                       res->prepare_payload();
-                       http::async_write(*socket, *res,
-                                         [socket, res](const boost::system::error_code&, size_t) {
-                                           boost::system::error_code ignored;
-                                           socket->shutdown(tcp::socket::shutdown_both, ignored);
-                                         });
-                     });
+    http::async_read(
+        *socket, *buffer, *req,
+        [this, socket, buffer, req](const boost::system::error_code& ec, size_t) {
+          if (ec) return;
+          auto [status, body] = Route(sandbox, std::string(req->method_string()),
+                                      std::string(req->target()), req->body());
+          common::Logger("sandbox")->info("msg=\"control request\" method={} target={} status={}",
+                                          std::string(req->method_string()),
+                                          std::string(req->target()), status);
+          auto res = std::make_shared<http::response<http::string_body>>(
+              static_cast<http::status>(status), req->version());
+          res->set(http::field::content_type, "application/json");
+          res->keep_alive(false);
+          res->body() = body + "\n";
+          res->prepare_payload();
+          http::async_write(*socket, *res, [socket, res](const boost::system::error_code&, size_t) {
+            boost::system::error_code ignored;
+            socket->shutdown(tcp::socket::shutdown_both, ignored);
+          });
+        });
   }
 };
 

@@ -4,9 +4,11 @@
 //   GET  /v1/clusters                                       -> the ready document
 //   POST /v1/clusters/{c}/brokers/{id}/down | /up
 //   POST /v1/clusters/{c}/brokers/{id}/rtt                  {"ms": 250}
-//   POST /v1/clusters/{c}/errors                            {"api_key": 0, "errors": [6, 6], "broker": 1}
-//   POST /v1/clusters/{c}/topics                            {"name": "t", "partitions": 3,
-//                                                            "replication_factor": 3, "configs": {}}
+//   POST /v1/clusters/{c}/errors                            {"api_key": 0, "errors": [6, 6],
+//   "broker": 1} POST /v1/clusters/{c}/topics                            {"name": "t",
+//   "partitions": 3,
+//                                                            "replication_factor": 3, "configs":
+//                                                            {}}
 //   POST /v1/clusters/{c}/topics/{t}/partitions/{p}/leader  {"broker": 2}
 //
 // Replies are JSON: {"ok": true} or {"error": "..."} with status 400/404. Runs its own thread.

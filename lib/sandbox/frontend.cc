@@ -1,14 +1,13 @@
 #include "lib/sandbox/frontend.h"
 
-#include <deque>
-#include <future>
-#include <optional>
-#include <vector>
-
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <deque>
+#include <future>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "lib/common/logging.h"
@@ -60,8 +59,9 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
     if (closed_) return;
     closed_ = true;
     if (!why.empty()) {
-      common::Logger("sandbox")->debug("msg=\"connection closed\" broker={} client={} reason=\"{}\"",
-                                       info_.broker_id, info_.client_host, why);
+      common::Logger("sandbox")->debug(
+          "msg=\"connection closed\" broker={} client={} reason=\"{}\"", info_.broker_id,
+          info_.client_host, why);
     }
     boost::system::error_code ec;
     client_.close(ec);
@@ -89,7 +89,8 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
                        }
                        self->client_frame_.assign(4 + size, '\0');
                        std::memcpy(self->client_frame_.data(), self->client_size_, 4);
-                       asio::async_read(self->client_, asio::buffer(self->client_frame_.data() + 4, size),
+                       asio::async_read(self->client_,
+                                        asio::buffer(self->client_frame_.data() + 4, size),
                                         [self](const boost::system::error_code& ec2, size_t) {
                                           if (ec2) return self->Close("");
                                           self->OnRequest();
@@ -117,8 +118,8 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
       return;
     }
     if (!ExpectsNoResponse(*header, body)) {
-      slots_.push_back(Slot{header->correlation_id, false, "",
-                            handlers->ObserveRequest(*header, body, info_)});
+      slots_.push_back(
+          Slot{header->correlation_id, false, "", handlers->ObserveRequest(*header, body, info_)});
     }
     upstream_out_.push_back(std::move(frame));
     WriteUpstream();
@@ -136,13 +137,13 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
                        }
                        self->upstream_frame_.assign(4 + size, '\0');
                        std::memcpy(self->upstream_frame_.data(), self->upstream_size_, 4);
-                       asio::async_read(
-                           self->upstream_, asio::buffer(self->upstream_frame_.data() + 4, size),
-                           [self](const boost::system::error_code& ec2, size_t) {
-                             if (ec2) return self->Close("broker connection closed");
-                             self->OnResponse();
-                             if (!self->closed_) self->ReadUpstream();
-                           });
+                       asio::async_read(self->upstream_,
+                                        asio::buffer(self->upstream_frame_.data() + 4, size),
+                                        [self](const boost::system::error_code& ec2, size_t) {
+                                          if (ec2) return self->Close("broker connection closed");
+                                          self->OnResponse();
+                                          if (!self->closed_) self->ReadUpstream();
+                                        });
                      });
   }
 
@@ -182,14 +183,14 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
     queue.clear();
     std::vector<asio::const_buffer> buffers;
     for (const auto& f : writing) buffers.push_back(asio::buffer(f));
-    asio::async_write(socket, buffers,
-                      [self, &socket, &queue, &writing, &busy](const boost::system::error_code& ec,
-                                                               size_t) {
-                        busy = false;
-                        writing.clear();
-                        if (ec) return self->Close("write failed: " + ec.message());
-                        WriteQueue(self, socket, queue, writing, busy);
-                      });
+    asio::async_write(
+        socket, buffers,
+        [self, &socket, &queue, &writing, &busy](const boost::system::error_code& ec, size_t) {
+          busy = false;
+          writing.clear();
+          if (ec) return self->Close("write failed: " + ec.message());
+          WriteQueue(self, socket, queue, writing, busy);
+        });
   }
 
   void WriteClient() {
@@ -238,9 +239,8 @@ absl::Status BrokerFrontend::Start() {
     if (!ec) acceptor->bind(ep, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return done.set_value(absl::UnavailableError(
-          absl::StrCat("broker ", broker_id_, " cannot listen on ", host_, ":", port_, ": ",
-                       ec.message())));
+      return done.set_value(absl::UnavailableError(absl::StrCat(
+          "broker ", broker_id_, " cannot listen on ", host_, ":", port_, ": ", ec.message())));
     }
     port_ = acceptor->local_endpoint().port();
     acceptor_ = std::move(acceptor);

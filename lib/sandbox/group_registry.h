@@ -57,8 +57,8 @@ class GroupRegistry {
                       const std::string& member_id, SteadyTime now);
   void OnSyncResponse(const std::string& group_id, const std::string& member_id, int32_t broker_id,
                       int16_t error, const std::string& assignment, SteadyTime now);
-  void OnHeartbeatResponse(const std::string& group_id, const std::string& member_id,
-                           int16_t error, SteadyTime now);
+  void OnHeartbeatResponse(const std::string& group_id, const std::string& member_id, int16_t error,
+                           SteadyTime now);
   void OnLeave(const std::string& group_id, const std::string& member_id);
   void OnOffsetCommit(const std::string& group_id, const std::string& member_id, int32_t broker_id,
                       SteadyTime now);

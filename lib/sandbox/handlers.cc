@@ -282,7 +282,8 @@ std::optional<std::string> Handlers::CreateTopics(int16_t v, std::string_view bo
            "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot "
            "be used at the same time.");
     } else if (q.assignments.empty() && partitions <= 0) {
-      fail(err::kInvalidPartitions, "Number of partitions was set to an invalid non-positive value.");
+      fail(err::kInvalidPartitions,
+           "Number of partitions was set to an invalid non-positive value.");
     } else if (q.assignments.empty() && rf <= 0) {
       fail(err::kInvalidReplicationFactor,
            "Replication factor must be larger than 0, or -1 to use the default value.");
@@ -402,8 +403,8 @@ std::optional<std::string> Handlers::CreatePartitions(int16_t v, std::string_vie
       }
     }
     if (code == err::kNone && !validate_only) {
-      auto st = s.AddPartitions(q.name, q.count, q.assignments.value_or(
-                                                     std::vector<std::vector<int32_t>>{}));
+      auto st = s.AddPartitions(q.name, q.count,
+                                q.assignments.value_or(std::vector<std::vector<int32_t>>{}));
       if (!st.ok()) {
         code = err::kUnknownServerError;
         message = std::string(st.message());
@@ -467,9 +468,9 @@ std::optional<std::string> Handlers::DescribeConfigs(int16_t v, std::string_view
         code = err::kInvalidRequest;
         message = absl::StrCat("Unknown broker ", q.name);
       } else {
-        configs = DescribeBrokerConfigs(b->id, absl::StrCat(b->host, ":", b->port),
-                                        s.options().auto_create_topics,
-                                        s.DefaultReplicationFactor());
+        configs =
+            DescribeBrokerConfigs(b->id, absl::StrCat(b->host, ":", b->port),
+                                  s.options().auto_create_topics, s.DefaultReplicationFactor());
       }
     } else {
       code = err::kInvalidRequest;

@@ -249,8 +249,9 @@ std::string Sandbox::DescribeJson() const {
   nlohmann::json j;
   j["clusters"] = nlohmann::json::object();
   for (const auto& [n, c] : clusters_) {
-    j["clusters"][n] = {
-        {"bootstrap", c->bootstrap()}, {"cluster_id", c->cluster_id()}, {"brokers", c->broker_ids()}};
+    j["clusters"][n] = {{"bootstrap", c->bootstrap()},
+                        {"cluster_id", c->cluster_id()},
+                        {"brokers", c->broker_ids()}};
   }
   return j.dump();
 }
@@ -259,7 +260,8 @@ absl::StatusOr<ClusterOptions> ParseClusterSpec(const std::string& spec) {
   ClusterOptions o;
   auto colon = spec.find(':');
   o.name = spec.substr(0, colon);
-  if (o.name.empty()) return absl::InvalidArgumentError(absl::StrCat("cluster spec '", spec, "': empty name"));
+  if (o.name.empty())
+    return absl::InvalidArgumentError(absl::StrCat("cluster spec '", spec, "': empty name"));
   for (char ch : o.name) {
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-')) {
       return absl::InvalidArgumentError(

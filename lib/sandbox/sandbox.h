@@ -7,6 +7,8 @@
 // methods are thread-safe. The daemon never depends on this library to talk to real clusters.
 #pragma once
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,9 +16,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

@@ -18,13 +18,26 @@ namespace kmirror::sandbox {
 
 // DescribeConfigs ConfigSource wire values.
 enum class ConfigSource : int8_t {
-  kUnknown = 0, kDynamicTopic = 1, kDynamicBroker = 2, kDynamicDefaultBroker = 3,
-  kStaticBroker = 4, kDefault = 5, kDynamicBrokerLogger = 6,
+  kUnknown = 0,
+  kDynamicTopic = 1,
+  kDynamicBroker = 2,
+  kDynamicDefaultBroker = 3,
+  kStaticBroker = 4,
+  kDefault = 5,
+  kDynamicBrokerLogger = 6,
 };
 // DescribeConfigs v3 ConfigType wire values.
 enum class ConfigType : int8_t {
-  kUnknown = 0, kBoolean = 1, kString = 2, kInt = 3, kShort = 4, kLong = 5, kDouble = 6,
-  kList = 7, kClass = 8, kPassword = 9,
+  kUnknown = 0,
+  kBoolean = 1,
+  kString = 2,
+  kInt = 3,
+  kShort = 4,
+  kLong = 5,
+  kDouble = 6,
+  kList = 7,
+  kClass = 8,
+  kPassword = 9,
 };
 
 struct ConfigSynonym {

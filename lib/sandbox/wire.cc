@@ -122,12 +122,14 @@ void WireWriter::Int16(int16_t v) {
 
 void WireWriter::Int32(int32_t v) {
   auto u = static_cast<uint32_t>(v);
-  for (int shift = 24; shift >= 0; shift -= 8) buf_.push_back(static_cast<char>((u >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    buf_.push_back(static_cast<char>((u >> shift) & 0xff));
 }
 
 void WireWriter::Int64(int64_t v) {
   auto u = static_cast<uint64_t>(v);
-  for (int shift = 56; shift >= 0; shift -= 8) buf_.push_back(static_cast<char>((u >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    buf_.push_back(static_cast<char>((u >> shift) & 0xff));
 }
 
 void WireWriter::UnsignedVarint(uint32_t v) {

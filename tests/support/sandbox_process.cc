@@ -3,9 +3,8 @@
 #include <signal.h>
 
 #include <filesystem>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "lib/sandbox/control_server.h"
 
@@ -15,8 +14,8 @@ absl::StatusOr<std::unique_ptr<SandboxProcess>> SandboxProcess::Start(
     const std::vector<std::string>& clusters, const std::vector<std::string>& extra_args) {
   std::unique_ptr<SandboxProcess> sp(new SandboxProcess());
   std::string ready = sp->dir_.File("ready.json");
-  std::vector<std::string> argv = {BinPath("kmirror-sandbox"), "--ready-file", ready,
-                                   "--log-level", "warn"};
+  std::vector<std::string> argv = {BinPath("kmirror-sandbox"), "--ready-file", ready, "--log-level",
+                                   "warn"};
   for (const auto& c : clusters) {
     argv.push_back("--cluster");
     argv.push_back(c);
@@ -76,9 +75,8 @@ absl::Status SandboxProcess::BrokerUp(const std::string& cluster, int32_t broker
 
 absl::Status SandboxProcess::CreateTopic(const std::string& cluster, const std::string& topic,
                                          int partitions, int replication_factor) {
-  nlohmann::json body = {{"name", topic},
-                         {"partitions", partitions},
-                         {"replication_factor", replication_factor}};
+  nlohmann::json body = {
+      {"name", topic}, {"partitions", partitions}, {"replication_factor", replication_factor}};
   return Control("/v1/clusters/" + cluster + "/topics", body.dump());
 }
 

@@ -3,7 +3,6 @@
 #include <signal.h>
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"

@@ -63,11 +63,13 @@ TEST(AclTest, FilterFieldsNarrow) {
 }
 
 TEST(AclTest, ValidationRejectsWhatABrokerRejects) {
-  EXPECT_FALSE(ValidateBinding(Binding(ResourceType::kTopic, "t", PatternType::kLiteral, "User:a")));
+  EXPECT_FALSE(
+      ValidateBinding(Binding(ResourceType::kTopic, "t", PatternType::kLiteral, "User:a")));
   EXPECT_TRUE(ValidateBinding(Binding(ResourceType::kAny, "t", PatternType::kLiteral, "User:a")));
   EXPECT_TRUE(ValidateBinding(Binding(ResourceType::kTopic, "t", PatternType::kMatch, "User:a")));
   EXPECT_TRUE(ValidateBinding(Binding(ResourceType::kTopic, "t", PatternType::kLiteral, "alice")));
-  EXPECT_TRUE(ValidateBinding(Binding(ResourceType::kCluster, "x", PatternType::kLiteral, "User:a")));
+  EXPECT_TRUE(
+      ValidateBinding(Binding(ResourceType::kCluster, "x", PatternType::kLiteral, "User:a")));
   EXPECT_TRUE(ValidateBinding(
       Binding(ResourceType::kTopic, "t", PatternType::kLiteral, "User:a", AclOperation::kAny)));
   AclFilter f;

@@ -8,8 +8,8 @@ namespace {
 TEST(GroupRegistryTest, JoinSyncLeaveLifecycle) {
   GroupRegistry reg;
   SteadyTime t0{};
-  JoinRequestInfo join{"g", "consumer", {{"range", "meta"}}, std::nullopt, "client-1", "/127.0.0.1",
-                       10000};
+  JoinRequestInfo join{"g",          "consumer", {{"range", "meta"}}, std::nullopt, "client-1",
+                       "/127.0.0.1", 10000};
   reg.OnJoinRequest(join, t0);
   EXPECT_EQ(reg.Find("g")->state, "PreparingRebalance");
   reg.OnJoinResponse(join, 2, 0, 1, "range", "m-1", t0);

@@ -31,7 +31,8 @@ class HandlersTest : public ::testing::Test {
  protected:
   HandlersTest()
       : state_(ClusterOptions{"A", 3, false, 16}, &backend_,
-               {{1, "127.0.0.1", 9001, true}, {2, "127.0.0.1", 9002, true},
+               {{1, "127.0.0.1", 9001, true},
+                {2, "127.0.0.1", 9002, true},
                 {3, "127.0.0.1", 9003, true}}),
         handlers_(&state_, {{0, 0, 7}, {1, 0, 11}, {3, 0, 2}, {11, 0, 5}}) {}
 
@@ -81,7 +82,7 @@ class HandlersTest : public ::testing::Test {
 
 TEST_F(HandlersTest, ApiVersionsAdvertisesLocalAndMockApis) {
   std::string r_bytes = Call(api::kApiVersions, 0, "");
-    WireReader r(r_bytes);
+  WireReader r(r_bytes);
   EXPECT_EQ(r.Int16(), 0);
   int32_t n = r.Int32();
   std::map<int16_t, std::pair<int16_t, int16_t>> apis;
@@ -98,7 +99,7 @@ TEST_F(HandlersTest, ApiVersionsAdvertisesLocalAndMockApis) {
 
 TEST_F(HandlersTest, ApiVersionsV3IsFlexibleAndUnknownVersionGetsError) {
   std::string r_bytes = Call(api::kApiVersions, 3, "");
-    WireReader r(r_bytes);
+  WireReader r(r_bytes);
   EXPECT_EQ(r.Int16(), 0);
   int32_t n = r.CompactArrayLength();
   EXPECT_GT(n, 5);
@@ -137,7 +138,7 @@ TEST_F(HandlersTest, MetadataListsTopicsLiveBrokersAndMovesLeadersOffDownBrokers
   req.String("t");
   req.Bool(false);
   std::string r_bytes = Call(api::kMetadata, 5, req.data());
-    WireReader r(r_bytes);
+  WireReader r(r_bytes);
   r.Int32();  // throttle
   int32_t brokers = r.Int32();
   EXPECT_EQ(brokers, 2);
@@ -175,7 +176,7 @@ TEST_F(HandlersTest, MetadataForUnknownTopicWithoutAutoCreate) {
   req.Int32(1);
   req.String("nope");
   std::string r_bytes = Call(api::kMetadata, 1, req.data());
-    WireReader r(r_bytes);
+  WireReader r(r_bytes);
   int32_t brokers = r.Int32();
   for (int i = 0; i < brokers; ++i) {
     r.Int32();
@@ -224,7 +225,7 @@ TEST_F(HandlersTest, AlterThenDescribeConfigsRoundTrip) {
   alter.NullableString("1000");
   alter.Bool(false);
   std::string ar_bytes = Call(api::kAlterConfigs, 1, alter.data());
-    WireReader ar(ar_bytes);
+  WireReader ar(ar_bytes);
   ar.Int32();
   ar.Int32();
   EXPECT_EQ(ar.Int16(), 0);
@@ -238,7 +239,7 @@ TEST_F(HandlersTest, AlterThenDescribeConfigsRoundTrip) {
   d.String("cleanup.policy");
   d.Bool(true);
   std::string r_bytes = Call(api::kDescribeConfigs, 1, d.data());
-    WireReader r(r_bytes);
+  WireReader r(r_bytes);
   r.Int32();
   ASSERT_EQ(r.Int32(), 1);
   EXPECT_EQ(r.Int16(), 0);
