@@ -66,11 +66,11 @@ absl::StatusCode CodeFor(rd_kafka_resp_err_t err) {
     case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
     case RD_KAFKA_RESP_ERR__AUTHENTICATION:
       return absl::StatusCode::kPermissionDenied;
-    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
-      return absl::StatusCode::kOutOfRange;
     case RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE:
     case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
-      return absl::StatusCode::kDataLoss;
+      return absl::StatusCode::kOutOfRange;
+    case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+      return absl::StatusCode::kResourceExhausted;
     case RD_KAFKA_RESP_ERR__FATAL:
     case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
     case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:

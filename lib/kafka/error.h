@@ -5,12 +5,17 @@
 // the librdkafka details survive as payloads: the numeric error code, and the fatal / retriable /
 // txn-requires-abort bits of an rd_kafka_error_t. Callers branch on IsRetriable()/IsFatal(), never
 // on message text.
+//
+// Consumer-side codes: OFFSET_OUT_OF_RANGE and AUTO_OFFSET_RESET (what a consumer with
+// auto.offset.reset=error gets when its position is outside the log, e.g. retention overtook it)
+// are kOutOfRange; PARTITION_EOF (enable.partition.eof, informational) is kResourceExhausted, so
+// the two never mix up. Prefer Message::is_partition_eof() for EOF.
 #pragma once
+
+#include <librdkafka/rdkafka.h>
 
 #include <optional>
 #include <string_view>
-
-#include <librdkafka/rdkafka.h>
 
 #include "absl/status/status.h"
 

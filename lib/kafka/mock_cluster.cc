@@ -32,7 +32,8 @@ absl::StatusOr<std::unique_ptr<MockCluster>> MockCluster::Create(int brokers) {
 
   // Bootstraps are "host:port,..." in broker id order (ids 1..N).
   int32_t id = 1;
-  for (absl::string_view addr : absl::StrSplit(rd_kafka_mock_cluster_bootstraps(mc->cluster_), ',')) {
+  for (absl::string_view addr :
+       absl::StrSplit(rd_kafka_mock_cluster_bootstraps(mc->cluster_), ',')) {
     auto colon = addr.rfind(':');
     uint32_t port = 0;
     if (colon == absl::string_view::npos || !absl::SimpleAtoi(addr.substr(colon + 1), &port)) {
@@ -72,8 +73,9 @@ absl::Status MockCluster::SetBrokerRtt(int32_t broker_id, int rtt_ms) {
 
 absl::Status MockCluster::SetPartitionLeader(const std::string& topic, int32_t partition,
                                              int32_t broker_id) {
-  return ErrorStatus(rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker_id),
-                     absl::StrCat("mock leader ", topic, "-", partition));
+  return ErrorStatus(
+      rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker_id),
+      absl::StrCat("mock leader ", topic, "-", partition));
 }
 
 absl::Status MockCluster::SetCoordinator(const std::string& key_type, const std::string& key,
@@ -98,10 +100,10 @@ absl::Status MockCluster::PushBrokerRequestErrors(
     int32_t broker_id, int16_t api_key, const std::vector<std::pair<int16_t, int>>& errors) {
   // The C API is variadic: (err, rtt) pairs. Push them one at a time.
   for (const auto& [err, rtt] : errors) {
-    absl::Status s = ErrorStatus(rd_kafka_mock_broker_push_request_error_rtts(
-                                     cluster_, broker_id, api_key, 1,
-                                     static_cast<rd_kafka_resp_err_t>(err), rtt),
-                                 absl::StrCat("mock broker ", broker_id, " request errors"));
+    absl::Status s = ErrorStatus(
+        rd_kafka_mock_broker_push_request_error_rtts(cluster_, broker_id, api_key, 1,
+                                                     static_cast<rd_kafka_resp_err_t>(err), rtt),
+        absl::StrCat("mock broker ", broker_id, " request errors"));
     if (!s.ok()) return s;
   }
   return absl::OkStatus();

@@ -1,0 +1,133 @@
+// The I/O seams of a replication flow: where records come from (SourceClient), where they go
+// (SinkClient), and how a restarted flow learns what the target already holds (TargetTail).
+//
+// Production implementations over librdkafka live in kafka_io.h and are wired in daemon/; unit
+// tests drive the same Flow with fakes. All three are used from the flow's worker thread only.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "lib/common/types.h"
+#include "lib/kafka/types.h"
+
+namespace kmirror::replication {
+
+using HeaderView = kafka::HeaderView;
+
+// A record read from the source. The views stay valid as long as `owner` lives: the flow keeps the
+// owner until the target acknowledged the copy (zero-copy from consume to produce).
+struct SourceRecord {
+  SourcePartition partition;
+  SourceOffset offset;
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;
+  std::vector<HeaderView> headers;
+  int64_t timestamp_ms = 0;
+  size_t bytes = 0;  // key + value + headers, for the in-flight bound and throughput
+  std::shared_ptr<const void> owner;
+};
+
+// A partition-level problem reported by the source (e.g. the position fell below the log start).
+struct SourcePartitionError {
+  SourcePartition partition;
+  SourceOffset offset;  // the position that failed
+  absl::Status status;  // kOutOfRange for "offset out of range"
+};
+
+struct Watermarks {
+  int64_t low = -1;
+  int64_t high = -1;
+};
+
+enum class RebalanceKind { kAssigned, kRevoked, kLost };
+
+class SourceClient {
+ public:
+  // Called from inside Poll(). For kAssigned the handler fills `start` (same size and order as
+  // `partitions`) with the offset to consume from; for kRevoked/kLost it must stop using them.
+  using RebalanceHandler =
+      std::function<void(RebalanceKind kind, const std::vector<SourcePartition>& partitions,
+                         std::vector<SourceOffset>& start)>;
+  virtual ~SourceClient() = default;
+  virtual void SetRebalanceHandler(RebalanceHandler handler) = 0;
+  virtual absl::Status Subscribe(const std::vector<std::string>& topics) = 0;
+  // Appends up to `max` records and any partition errors.
+  virtual absl::Status Poll(std::chrono::milliseconds timeout, size_t max,
+                            std::vector<SourceRecord>& records,
+                            std::vector<SourcePartitionError>& errors) = 0;
+  virtual absl::Status Pause(const std::vector<SourcePartition>& partitions) = 0;
+  virtual absl::Status Resume(const std::vector<SourcePartition>& partitions) = 0;
+  virtual absl::Status Seek(const SourcePartition& partition, SourceOffset offset) = 0;
+  // Last known watermarks from fetch responses (no request), nullopt if unknown yet.
+  virtual std::optional<Watermarks> CachedWatermarks(const SourcePartition& partition) = 0;
+  virtual absl::StatusOr<Watermarks> QueryWatermarks(const SourcePartition& partition) = 0;
+  virtual absl::Status Close() = 0;
+};
+
+struct OutgoingRecord {
+  TargetPartition partition;
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;
+  std::vector<HeaderView> headers;  // provenance already added by the flow when enabled
+  int64_t timestamp_ms = 0;
+};
+
+struct SinkAck {
+  uint64_t token = 0;
+  absl::Status status;  // OK once the target acknowledged
+  TargetOffset offset;
+};
+
+class SinkClient {
+ public:
+  virtual ~SinkClient() = default;
+  // Queues a record; its views must stay valid until the ack for `token` is returned by Poll.
+  // kUnavailable when the local queue is full (nothing was queued; retry after Poll).
+  virtual absl::Status Send(const OutgoingRecord& record, uint64_t token) = 0;
+  // Serves delivery reports, appending acks.
+  virtual void Poll(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) = 0;
+  virtual absl::Status Flush(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) = 0;
+  virtual size_t Queued() const = 0;
+};
+
+// What the target already holds for a partition of this flow.
+struct TailState {
+  Watermarks target;                 // the remote partition's watermarks
+  std::optional<SourceOffset> last;  // last source offset written there by this flow's source
+};
+
+class TargetTail {
+ public:
+  virtual ~TargetTail() = default;
+  // Reads the end of each remote partition and finds the newest record whose provenance says it
+  // came from `source_alias`.
+  virtual absl::StatusOr<std::map<TargetPartition, TailState>> Read(
+      const std::vector<TargetPartition>& partitions, const std::string& source_alias) = 0;
+};
+
+// Creates remote topics and lists source topics; used by the flow's discovery step.
+struct TopicInfo {
+  std::string name;
+  int32_t partitions = 0;
+};
+
+class TopicAdmin {
+ public:
+  virtual ~TopicAdmin() = default;
+  virtual absl::StatusOr<std::vector<TopicInfo>> ListSourceTopics() = 0;
+  virtual absl::StatusOr<std::vector<TopicInfo>> ListTargetTopics() = 0;
+  virtual absl::Status CreateTargetTopic(const std::string& name, int32_t partitions,
+                                         int replication_factor) = 0;
+};
+
+}  // namespace kmirror::replication

@@ -1,0 +1,307 @@
+#include "lib/replication/flow.h"
+
+#include "gtest/gtest.h"
+#include "tests/unit/replication/fakes.h"
+
+namespace kmirror::replication {
+namespace {
+
+using testing::FakeSink;
+using testing::FakeSource;
+using testing::FakeTail;
+using testing::StoredRecord;
+
+const SourcePartition kP0{"orders", 0};
+const SourcePartition kP1{"orders", 1};
+const TargetPartition kT0{"A.orders", 0};
+const TargetPartition kT1{"A.orders", 1};
+
+StoredRecord Rec(int i) {
+  StoredRecord r;
+  r.key = "k" + std::to_string(i);
+  r.value = "v" + std::to_string(i);
+  r.headers = {{"h", "x"}};
+  r.timestamp_ms = 1000 + i;
+  return r;
+}
+
+std::optional<Provenance> ProvenanceOf(const StoredRecord& r) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == kProvenanceHeader && v) return DecodeProvenance(*v);
+  }
+  return std::nullopt;
+}
+
+class FlowTest : public ::testing::Test {
+ protected:
+  FlowOptions Options() {
+    FlowOptions o;
+    o.name = "A->B";
+    o.source_alias = "A";
+    o.target_alias = "B";
+    o.remote_topic = [](const std::string& t) { return "A." + t; };
+    o.max_in_flight_bytes = 1 << 20;
+    o.now_ms = [this] { return now_; };
+    return o;
+  }
+  std::unique_ptr<Flow> NewFlow(FlowOptions o) {
+    auto f = std::make_unique<Flow>(std::move(o), &source_, &sink_, &tail_, nullptr);
+    f->Start();
+    return f;
+  }
+  void Run(Flow& f, int turns = 5) {
+    for (int i = 0; i < turns; ++i) {
+      now_ += 10;
+      f.RunOnce(std::chrono::milliseconds(0));
+    }
+  }
+
+  int64_t now_ = 1'000'000;
+  FakeSource source_;
+  FakeSink sink_;
+  FakeTail tail_{&sink_};
+};
+
+TEST_F(FlowTest, CopiesEveryFieldInOrderWithProvenance) {
+  for (int i = 0; i < 5; ++i) source_.Append(kP0, Rec(i));
+  StoredRecord null_value;
+  null_value.key = "nk";
+  source_.Append(kP0, null_value);
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  Run(*flow);
+  const auto& log = sink_.logs[kT0];
+  ASSERT_EQ(log.size(), 6u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(log[i].key, "k" + std::to_string(i));
+    EXPECT_EQ(log[i].value, "v" + std::to_string(i));
+    EXPECT_EQ(log[i].timestamp_ms, 1000 + i);
+    ASSERT_EQ(log[i].headers.size(), 2u);
+    EXPECT_EQ(log[i].headers[0], (std::pair<std::string, std::optional<std::string>>{"h", "x"}));
+    auto prov = ProvenanceOf(log[i]);
+    ASSERT_TRUE(prov);
+    EXPECT_EQ(*prov, (Provenance{"A", "A", SourceOffset(i)}));
+  }
+  EXPECT_EQ(log[5].value, std::nullopt);
+  auto status = flow->Status();
+  ASSERT_EQ(status.partitions.size(), 1u);
+  EXPECT_EQ(status.partitions[0].position, 6);
+  EXPECT_EQ(status.partitions[0].lag_records, 0);
+}
+
+TEST_F(FlowTest, ProvenanceOffCopiesHeadersUnchanged) {
+  source_.Append(kP0, Rec(0));
+  auto o = Options();
+  o.provenance = false;
+  auto flow = NewFlow(o);
+  source_.to_assign = {kP0};
+  Run(*flow);
+  ASSERT_EQ(sink_.logs[kT0].size(), 1u);
+  EXPECT_EQ(sink_.logs[kT0][0].headers.size(), 1u);
+}
+
+TEST_F(FlowTest, RestartResumesAfterLastReplicatedOffsetWithoutDuplicates) {
+  for (int i = 0; i < 10; ++i) source_.Append(kP0, Rec(i));
+  {
+    auto flow = NewFlow(Options());
+    source_.to_assign = {kP0};
+    Run(*flow);
+  }
+  ASSERT_EQ(sink_.logs[kT0].size(), 10u);
+  for (int i = 10; i < 15; ++i) source_.Append(kP0, Rec(i));
+  source_.positions.clear();
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  Run(*flow);
+  const auto& log = sink_.logs[kT0];
+  ASSERT_EQ(log.size(), 15u);
+  for (int i = 0; i < 15; ++i) EXPECT_EQ(ProvenanceOf(log[i])->offset, SourceOffset(i));
+}
+
+TEST_F(FlowTest, UnackedRecordsAreSentAgainAfterACrash) {
+  for (int i = 0; i < 4; ++i) source_.Append(kP0, Rec(i));
+  {
+    auto flow = NewFlow(Options());
+    sink_.hold_acks = true;
+    source_.to_assign = {kP0};
+    Run(*flow);
+    EXPECT_TRUE(sink_.logs[kT0].empty());
+  }  // "crash": in-flight records never reached the target
+  sink_ = FakeSink();
+  source_.positions.clear();
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  Run(*flow);
+  EXPECT_EQ(sink_.logs[kT0].size(), 4u);
+}
+
+TEST_F(FlowTest, InFlightBoundPausesFetchingAndLosesNothing) {
+  StoredRecord big;
+  big.value = std::string(100 * 1024, 'x');
+  for (int i = 0; i < 40; ++i) source_.Append(kP0, big);  // 4 MB against a 1 MB bound
+  auto flow = NewFlow(Options());
+  sink_.hold_acks = true;
+  source_.to_assign = {kP0};
+  Run(*flow, 3);
+  EXPECT_TRUE(source_.paused.count(kP0));
+  EXPECT_LE(flow->Status().in_flight_bytes, (1u << 20) + 200 * 1024);
+  sink_.hold_acks = false;
+  Run(*flow, 40);
+  EXPECT_EQ(sink_.logs[kT0].size(), 40u);
+  for (int i = 0; i < 40; ++i) EXPECT_EQ(ProvenanceOf(sink_.logs[kT0][i])->offset, SourceOffset(i));
+  EXPECT_FALSE(source_.paused.count(kP0));
+}
+
+TEST_F(FlowTest, FullProducerQueueRewindsWithoutGaps) {
+  for (int i = 0; i < 20; ++i) source_.Append(kP0, Rec(i));
+  sink_.queue_limit = 3;
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  Run(*flow, 30);
+  ASSERT_EQ(sink_.logs[kT0].size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(ProvenanceOf(sink_.logs[kT0][i])->offset, SourceOffset(i));
+}
+
+TEST_F(FlowTest, RetentionLossIsCountedExactlyThenContinues) {
+  for (int i = 0; i < 10; ++i) source_.Append(kP0, Rec(i));
+  source_.log_start[kP0] = 7;  // offsets 0..6 expired before the flow ever ran
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  // A flow that had replicated up to offset 3 on an earlier run:
+  sink_.logs[kT0].push_back(Rec(0));
+  sink_.logs[kT0][0].headers.push_back(
+      {std::string(kProvenanceHeader), EncodeProvenance({"A", "A", SourceOffset(2)})});
+  Run(*flow, 5);
+  auto st = flow->Status();
+  ASSERT_EQ(st.partitions.size(), 1u);
+  EXPECT_EQ(st.partitions[0].lost, 4);  // offsets 3, 4, 5, 6
+  ASSERT_EQ(sink_.logs[kT0].size(), 4u);
+  EXPECT_EQ(ProvenanceOf(sink_.logs[kT0][1])->offset, SourceOffset(7));
+}
+
+TEST_F(FlowTest, RetentionLossWithStopPolicyStopsThePartition) {
+  for (int i = 0; i < 10; ++i) source_.Append(kP0, Rec(i));
+  source_.log_start[kP0] = 5;
+  auto o = Options();
+  o.on_retention_loss = OnRetentionLoss::kStop;
+  o.start_from = StartFrom::kEarliest;
+  auto flow = NewFlow(o);
+  source_.to_assign = {kP0};
+  // Earlier run replicated offsets 0..1.
+  StoredRecord r = Rec(1);
+  r.headers.push_back(
+      {std::string(kProvenanceHeader), EncodeProvenance({"A", "A", SourceOffset(1)})});
+  sink_.logs[kT0].push_back(r);
+  Run(*flow, 5);
+  auto st = flow->Status();
+  EXPECT_TRUE(st.partitions[0].stopped);
+  EXPECT_EQ(st.partitions[0].lost, 3);
+  EXPECT_EQ(sink_.logs[kT0].size(), 1u);
+  EXPECT_TRUE(source_.paused.count(kP0));
+}
+
+TEST_F(FlowTest, RecordsThatOriginatedOnTheTargetAreNotSentBack) {
+  StoredRecord from_b = Rec(0);
+  from_b.headers.push_back(
+      {std::string(kProvenanceHeader), EncodeProvenance({"B", "B", SourceOffset(9)})});
+  source_.Append(kP0, from_b);
+  source_.Append(kP0, Rec(1));
+  StoredRecord from_c = Rec(2);
+  from_c.headers.push_back(
+      {std::string(kProvenanceHeader), EncodeProvenance({"C", "C", SourceOffset(4)})});
+  source_.Append(kP0, from_c);
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  Run(*flow);
+  const auto& log = sink_.logs[kT0];
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(*ProvenanceOf(log[0]), (Provenance{"A", "A", SourceOffset(1)}));
+  // A record from C keeps its origin, and exactly one provenance header.
+  EXPECT_EQ(*ProvenanceOf(log[1]), (Provenance{"C", "A", SourceOffset(2)}));
+  int headers = 0;
+  for (const auto& [n, v] : log[1].headers) headers += n == kProvenanceHeader;
+  EXPECT_EQ(headers, 1);
+  EXPECT_EQ(flow->Status().partitions[0].position, 3);
+}
+
+TEST_F(FlowTest, UnreadableTargetDelaysStartUntilTheTailIsKnown) {
+  for (int i = 0; i < 3; ++i) source_.Append(kP0, Rec(i));
+  StoredRecord r = Rec(0);
+  r.headers.push_back(
+      {std::string(kProvenanceHeader), EncodeProvenance({"A", "A", SourceOffset(0)})});
+  sink_.logs[kT0].push_back(r);
+  tail_.fail = true;
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  Run(*flow, 5);
+  EXPECT_EQ(sink_.logs[kT0].size(), 1u);
+  tail_.fail = false;
+  now_ += 5000;
+  Run(*flow, 5);
+  ASSERT_EQ(sink_.logs[kT0].size(), 3u);
+  EXPECT_EQ(ProvenanceOf(sink_.logs[kT0][1])->offset, SourceOffset(1));
+}
+
+TEST_F(FlowTest, PermanentDeliveryFailureStopsOnlyThatPartition) {
+  source_.Append(kP0, Rec(0));
+  source_.Append(kP1, Rec(0));
+  sink_.fail_next = absl::InvalidArgumentError("MSG_SIZE_TOO_LARGE");
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0, kP1};
+  Run(*flow);
+  auto st = flow->Status();
+  ASSERT_EQ(st.partitions.size(), 2u);
+  EXPECT_TRUE(st.partitions[0].stopped);
+  EXPECT_NE(st.partitions[0].stop_reason.find("MSG_SIZE_TOO_LARGE"), std::string::npos);
+  EXPECT_FALSE(st.partitions[1].stopped);
+  EXPECT_EQ(sink_.logs[kT1].size(), 1u);
+}
+
+TEST_F(FlowTest, RevokeDeliversInFlightBeforeHandOver) {
+  for (int i = 0; i < 5; ++i) source_.Append(kP0, Rec(i));
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  flow->RunOnce(std::chrono::milliseconds(0));  // assigned + fetched
+  source_.to_revoke = {kP0};
+  flow->RunOnce(std::chrono::milliseconds(0));
+  EXPECT_EQ(sink_.logs[kT0].size(), 5u);
+  EXPECT_TRUE(flow->Status().partitions.empty());
+}
+
+TEST_F(FlowTest, StartFromLatestSkipsHistoryOnlyWithoutProgress) {
+  for (int i = 0; i < 5; ++i) source_.Append(kP0, Rec(i));
+  auto o = Options();
+  o.start_from = StartFrom::kLatest;
+  auto flow = NewFlow(o);
+  source_.to_assign = {kP0};
+  Run(*flow);
+  EXPECT_TRUE(sink_.logs[kT0].empty());
+  source_.Append(kP0, Rec(5));
+  Run(*flow);
+  ASSERT_EQ(sink_.logs[kT0].size(), 1u);
+  EXPECT_EQ(ProvenanceOf(sink_.logs[kT0][0])->offset, SourceOffset(5));
+}
+
+TEST_F(FlowTest, DrainDeliversEverythingInFlight) {
+  for (int i = 0; i < 5; ++i) source_.Append(kP0, Rec(i));
+  auto flow = NewFlow(Options());
+  sink_.hold_acks = true;
+  source_.to_assign = {kP0};
+  flow->RunOnce(std::chrono::milliseconds(0));
+  sink_.hold_acks = false;
+  EXPECT_TRUE(flow->Drain(std::chrono::seconds(1)).ok());
+  EXPECT_EQ(sink_.logs[kT0].size(), 5u);
+}
+
+TEST(ProvenanceTest, RoundTripAndRejectsGarbage) {
+  Provenance p{"origin", "src", SourceOffset(1234567890123)};
+  EXPECT_EQ(DecodeProvenance(EncodeProvenance(p)), p);
+  EXPECT_EQ(DecodeProvenance(""), std::nullopt);
+  EXPECT_EQ(DecodeProvenance("\x02"), std::nullopt);
+  std::string truncated = EncodeProvenance(p);
+  truncated.pop_back();
+  EXPECT_EQ(DecodeProvenance(truncated), std::nullopt);
+}
+
+}  // namespace
+}  // namespace kmirror::replication
