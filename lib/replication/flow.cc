@@ -64,7 +64,7 @@ bool Flow::Resolve(const std::vector<std::shared_ptr<Pipeline>>& pipelines) {
       p->next = t->last->value + 1;
       p->position = *p->next;
     } else {
-      if (t != nullptr && t->target.high > t->target.low && options_.provenance) {
+      if (t != nullptr && t->records_read > 0 && options_.provenance) {
         Log()->warn(
             "msg=\"target partition holds records without provenance from this source; starting "
             "per start_from\" flow={} partition={} target_end={}",
@@ -264,9 +264,12 @@ void Flow::HandleAcks(std::vector<SinkAck>& acks) {
     p.replicated++;
     replicated_records_++;
     replicated_bytes_ += static_cast<int64_t>(pending.bytes);
+    const int64_t latency_ms = std::max<int64_t>(0, now - e->timestamp_ms);
+    latency_ms_sum_ += static_cast<double>(latency_ms);
+    latency_count_++;
     if (probe_) {
       probe_->RecordReplicated(p.source, 1, pending.bytes);
-      probe_->RecordLatency(std::max<int64_t>(0, now - e->timestamp_ms) / 1000.0);
+      probe_->RecordLatency(latency_ms / 1000.0);
     }
     while (!p.in_flight.empty() && p.in_flight.front().done) {
       p.position = p.in_flight.front().offset + 1;
@@ -418,6 +421,8 @@ void Flow::PublishStatus() {
   s.backpressured = backpressured_;
   s.replicated_records = replicated_records_;
   s.replicated_bytes = replicated_bytes_;
+  s.latency_ms_sum = latency_ms_sum_;
+  s.latency_count = latency_count_;
   for (const auto& [sp, p] : pipelines_) {
     PartitionStatus ps;
     ps.source = p->source;

@@ -67,6 +67,9 @@ struct FlowStatus {
   bool backpressured = false;
   int64_t replicated_records = 0;
   int64_t replicated_bytes = 0;
+  // Source timestamp to target acknowledgement, summed over every acknowledged record.
+  double latency_ms_sum = 0;
+  int64_t latency_count = 0;
 };
 
 class Flow {
@@ -145,6 +148,8 @@ class Flow {
   bool draining_ = false;
   int64_t replicated_records_ = 0;
   int64_t replicated_bytes_ = 0;
+  double latency_ms_sum_ = 0;
+  int64_t latency_count_ = 0;
   int64_t last_housekeeping_ms_ = 0;
   int64_t last_resolve_attempt_ms_ = 0;
   std::vector<SourceRecord> records_;

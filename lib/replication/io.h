@@ -104,6 +104,7 @@ class SinkClient {
 struct TailState {
   Watermarks target;                 // the remote partition's watermarks
   std::optional<SourceOffset> last;  // last source offset written there by this flow's source
+  int64_t records_read = 0;          // records examined at the end of the partition
 };
 
 class TargetTail {

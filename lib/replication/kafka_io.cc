@@ -237,6 +237,7 @@ absl::Status KafkaTargetTail::ReadPass(const std::vector<TargetPartition>& parti
         open.clear();
         break;
       }
+      state.records_read++;
       auto header = m.header(kProvenanceHeader);
       if (header && *header) {
         auto prov = DecodeProvenance(**header);

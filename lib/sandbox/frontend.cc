@@ -22,6 +22,22 @@ namespace {
 // socket.request.max.bytes of a stock broker.
 constexpr int32_t kMaxFrame = 100 * 1024 * 1024;
 
+// The mock answers a fetch that finds no data only after the full max_wait_ms, even when records
+// arrive meanwhile (a broker answers as soon as they do). Capping the wait keeps end-to-end latency
+// realistic: an idle consumer re-polls every kFetchMaxWaitMs instead.
+constexpr int32_t kFetchMaxWaitMs = 10;
+
+void CapFetchWait(const RequestHeader& h, std::string& frame) {
+  if (h.api_key != api::kFetch || h.api_version > 11) return;
+  const size_t at = 4 + h.body_offset + 4;  // frame size, header, replica_id
+  if (frame.size() < at + 4) return;
+  WireReader r(std::string_view(frame).substr(at, 4));
+  if (r.Int32() <= kFetchMaxWaitMs) return;
+  WireWriter w;
+  w.Int32(kFetchMaxWaitMs);
+  frame.replace(at, 4, w.data());
+}
+
 // Produce with acks=0 gets no response from a broker.
 bool ExpectsNoResponse(const RequestHeader& h, std::string_view body) {
   if (h.api_key != api::kProduce) return false;
@@ -121,6 +137,7 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
       slots_.push_back(
           Slot{header->correlation_id, false, "", handlers->ObserveRequest(*header, body, info_)});
     }
+    CapFetchWait(*header, frame);
     upstream_out_.push_back(std::move(frame));
     WriteUpstream();
   }

@@ -1,0 +1,54 @@
+#include "lib/replication/discovery.h"
+
+#include <map>
+
+#include "lib/common/logging.h"
+
+namespace kmirror::replication {
+
+TopicDiscovery::TopicDiscovery(DiscoveryOptions options, TopicAdmin* admin)
+    : options_(std::move(options)), admin_(admin) {}
+
+absl::StatusOr<std::vector<std::string>> TopicDiscovery::RunOnce() {
+  auto log = common::Logger("discovery");
+  auto source = admin_->ListSourceTopics();
+  if (!source.ok()) return source.status();
+  auto target = admin_->ListTargetTopics();
+  if (!target.ok()) return target.status();
+  std::map<std::string, int32_t> remote;
+  for (const auto& t : *target) remote[t.name] = t.partitions;
+
+  std::vector<std::string> selected;
+  for (const auto& t : *source) {
+    if (!options_.should_replicate(t.name)) continue;
+    const std::string name = options_.remote_topic(t.name);
+    auto it = remote.find(name);
+    if (it == remote.end()) {
+      absl::Status created =
+          admin_->CreateTargetTopic(name, t.partitions, options_.replication_factor);
+      if (!created.ok()) {
+        log->error(
+            "msg=\"cannot create remote topic; not replicating it yet\" flow={} topic={} "
+            "remote={} partitions={} error=\"{}\"",
+            options_.flow, t.name, name, t.partitions, created.message());
+        continue;
+      }
+      log->info("msg=\"remote topic created\" flow={} topic={} remote={} partitions={}",
+                options_.flow, t.name, name, t.partitions);
+    } else if (it->second < t.partitions) {
+      // Partitions beyond the remote count have nowhere to go yet; the rest replicate.
+      log->warn(
+          "msg=\"remote topic has fewer partitions than the source\" flow={} topic={} "
+          "remote={} source_partitions={} remote_partitions={}",
+          options_.flow, t.name, name, t.partitions, it->second);
+    }
+    if (announced_.insert(t.name).second) {
+      log->info("msg=\"topic selected\" flow={} topic={} remote={}", options_.flow, t.name, name);
+    }
+    selected.push_back(t.name);
+  }
+  std::sort(selected.begin(), selected.end());
+  return selected;
+}
+
+}  // namespace kmirror::replication
