@@ -9,9 +9,10 @@ namespace kmirror::sandbox {
 const std::vector<ApiRange>& LocalApis() {
   static const auto* table = new std::vector<ApiRange>{
       {api::kMetadata, 0, 8},        {api::kFindCoordinator, 0, 2}, {api::kDescribeGroups, 0, 4},
-      {api::kListGroups, 0, 2},      {api::kApiVersions, 0, 3},     {api::kCreateTopics, 0, 4},
+      {api::kListGroups, 0, 4},      {api::kApiVersions, 0, 3},     {api::kCreateTopics, 0, 4},
       {api::kDescribeAcls, 0, 1},    {api::kCreateAcls, 0, 1},      {api::kDeleteAcls, 0, 1},
       {api::kDescribeConfigs, 0, 3}, {api::kAlterConfigs, 0, 1},    {api::kCreatePartitions, 0, 1},
+      {api::kOffsetFetch, 0, 7},
   };
   return *table;
 }

@@ -41,11 +41,12 @@ struct ApiRange {
   int16_t max;
 };
 
-// APIs the front-end answers itself, with the (non-flexible) versions it implements. ApiVersions
-// v3 is the one flexible version: clients must be able to start with it.
+// APIs the front-end answers itself, with the versions it implements. Flexible versions are
+// ApiVersions v3 (clients must be able to start with it), ListGroups v3-4 (v4 reports group
+// states) and OffsetFetch v6-7 (librdkafka 2.0.2 can only ask for all of a group's offsets at v6+).
 const std::vector<ApiRange>& LocalApis();
-// Forwarded APIs whose request and response the front-end parses to track groups; versions are
-// capped to the non-flexible ones it parses.
+// Forwarded APIs whose request and response the front-end parses to track groups and committed
+// offsets; versions are capped to the non-flexible ones it parses.
 const std::vector<ApiRange>& ObservedApis();
 std::optional<ApiRange> FindApi(const std::vector<ApiRange>& table, int16_t key);
 
@@ -58,7 +59,9 @@ struct RequestHeader {
   int16_t api_version = 0;
   int32_t correlation_id = 0;
   std::string client_id;
-  size_t body_offset = 0;  // valid for non-flexible request headers (v1)
+  // Where the body starts for request header v1. A flexible request (header v2) has its header's
+  // tagged fields there, which the handler of a flexible version skips first.
+  size_t body_offset = 0;
 };
 
 // Parses the header of a request frame's payload (after the INT32 size).

@@ -133,6 +133,12 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
       FlushResponses();
       return;
     }
+    if (auto response = handlers->HandleInsteadOfForwarding(*header, body, info_)) {
+      slots_.push_back(Slot{header->correlation_id, true,
+                            ResponseFrame(header->correlation_id, *response), std::nullopt});
+      FlushResponses();
+      return;
+    }
     if (!ExpectsNoResponse(*header, body)) {
       slots_.push_back(
           Slot{header->correlation_id, false, "", handlers->ObserveRequest(*header, body, info_)});

@@ -91,6 +91,11 @@ void GroupRegistry::OnOffsetCommit(const std::string& group_id, const std::strin
   if (m != g.members.end()) m->second.last_seen = now;
 }
 
+void GroupRegistry::CommitOffset(const std::string& group_id, const std::string& topic,
+                                 int32_t partition, CommittedOffset offset) {
+  GetOrCreate(group_id).offsets[{topic, partition}] = std::move(offset);
+}
+
 void GroupRegistry::Expire(SteadyTime now) {
   for (auto& [id, g] : groups_) {
     bool removed = false;

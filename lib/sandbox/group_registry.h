@@ -3,7 +3,8 @@
 // The librdkafka mock keeps group state internally and answers no ListGroups/DescribeGroups, so the
 // front-end derives them from the requests and responses it relays: JoinGroup, SyncGroup,
 // Heartbeat, LeaveGroup and OffsetCommit. Members expire after their session timeout without
-// traffic, as on a broker. Not thread-safe (ClusterState locks).
+// traffic, as on a broker. Committed offsets are kept here too. Not thread-safe (ClusterState
+// locks).
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kmirror::sandbox {
@@ -28,6 +30,16 @@ struct GroupMember {
   SteadyTime last_seen;
 };
 
+// A committed offset as the group coordinator stores it (OffsetCommit v6+ carries the epoch).
+struct CommittedOffset {
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+  std::string metadata;  // a null commit metadata is stored as "", as Kafka does
+  friend bool operator==(const CommittedOffset& a, const CommittedOffset& b) {
+    return a.offset == b.offset && a.leader_epoch == b.leader_epoch && a.metadata == b.metadata;
+  }
+};
+
 struct Group {
   std::string group_id;
   std::string protocol_type;  // "consumer", or "" for groups that only commit offsets
@@ -36,6 +48,9 @@ struct Group {
   int32_t generation = 0;
   int32_t coordinator = -1;  // broker id that served its last successful request
   std::map<std::string, GroupMember> members;
+  // Committed offsets by (topic, partition). The front-end, not the mock, is the store of record:
+  // the mock refuses admin commits to groups it has seen members in (see handlers.h).
+  std::map<std::pair<std::string, int32_t>, CommittedOffset> offsets;
 };
 
 // What a JoinGroup request carried, kept until its response arrives.
@@ -62,6 +77,9 @@ class GroupRegistry {
   void OnLeave(const std::string& group_id, const std::string& member_id);
   void OnOffsetCommit(const std::string& group_id, const std::string& member_id, int32_t broker_id,
                       SteadyTime now);
+  // Stores one committed offset (creating the group, without a coordinator, if unknown).
+  void CommitOffset(const std::string& group_id, const std::string& topic, int32_t partition,
+                    CommittedOffset offset);
   // Removes members whose session expired; a group left with none becomes Empty.
   void Expire(SteadyTime now);
   // A broker went down: its groups move to `new_coordinator`.

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "lib/sandbox/topic_config.h"
@@ -24,7 +25,47 @@ std::optional<std::string> InjectedMessage(int16_t code) {
 
 void WriteThrottle(WireWriter& w) { w.Int32(0); }
 
+// The error a group coordinator request gets on broker `broker_id`: NOT_COORDINATOR when the
+// group is coordinated elsewhere, as on a broker. Requires ClusterState::mu.
+int16_t CoordinatorError(ClusterState& s, const std::string& group_id, int32_t broker_id) {
+  const int32_t coordinator = s.Coordinator(0, group_id);
+  if (coordinator == -1) return err::kCoordinatorNotAvailable;
+  return coordinator == broker_id ? err::kNone : err::kNotCoordinator;
+}
+
 }  // namespace
+
+std::optional<OffsetCommitRequest> ParseOffsetCommit(int16_t v, std::string_view body) {
+  if (v < 0 || v > 7) return std::nullopt;  // v8+ is flexible
+  WireReader r(body);
+  OffsetCommitRequest q;
+  q.group_id = r.String();
+  if (v >= 1) {
+    q.generation_id = r.Int32();
+    q.member_id = r.String();
+  }
+  if (v >= 7) q.group_instance_id = r.NullableString();
+  if (v >= 2 && v <= 4) r.Int64();  // retention_time_ms
+  int32_t nt = r.ArrayLength(6);
+  for (int32_t t = 0; t < nt && r.ok(); ++t) {
+    std::string topic = r.String();
+    std::vector<CommitEntry> entries;
+    int32_t np = r.ArrayLength(14);
+    for (int32_t p = 0; p < np && r.ok(); ++p) {
+      CommitEntry e;
+      e.topic = topic;
+      e.partition = r.Int32();
+      e.offset = r.Int64();
+      if (v >= 6) e.leader_epoch = r.Int32();
+      if (v == 1) r.Int64();  // commit_timestamp
+      e.metadata = r.NullableString();
+      entries.push_back(std::move(e));
+    }
+    q.topics.emplace_back(std::move(topic), std::move(entries));
+  }
+  if (!r.ok()) return std::nullopt;
+  return q;
+}
 
 Handlers::Handlers(ClusterState* state, std::vector<ApiRange> mock_apis)
     : state_(state), advertised_(AdvertisedApis(mock_apis)) {}
@@ -60,9 +101,11 @@ std::optional<std::string> Handlers::HandleLocal(const RequestHeader& h, std::st
     case api::kDeleteAcls:
       return DeleteAcls(v, body, injected);
     case api::kListGroups:
-      return ListGroups(v, client, injected);
+      return ListGroups(v, body, client, injected);
     case api::kDescribeGroups:
       return DescribeGroups(v, body, injected);
+    case api::kOffsetFetch:
+      return OffsetFetch(v, body, client, injected);
     default:
       return std::nullopt;
   }
@@ -717,23 +760,57 @@ std::optional<std::string> Handlers::DeleteAcls(int16_t v, std::string_view body
   return w.Take();
 }
 
-std::optional<std::string> Handlers::ListGroups(int16_t v, const ClientInfo& client,
-                                                int16_t injected) {
+// ListGroups v3+ is flexible (request header v2, response header v1: both carry tagged fields
+// that the front-end's header parsing and ResponseFrame leave to the body); v4 adds the states
+// filter and each group's state, which clients such as librdkafka's ListConsumerGroups report.
+std::optional<std::string> Handlers::ListGroups(int16_t v, std::string_view body,
+                                                const ClientInfo& client, int16_t injected) {
+  const bool flexible = v >= 3;
+  std::set<std::string> states_filter;
+  if (flexible) {
+    WireReader r(body);
+    r.SkipTaggedFields();  // request header tagged fields
+    if (v >= 4) {
+      int32_t n = r.CompactArrayLength();
+      for (int32_t i = 0; i < n && r.ok(); ++i) {
+        states_filter.insert(absl::AsciiStrToLower(r.CompactString()));
+      }
+    }
+    r.SkipTaggedFields();
+    if (!r.ok()) return std::nullopt;
+  }
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->groups().Expire(Now());
   WireWriter w;
+  if (flexible) w.EmptyTaggedFields();  // response header tagged fields
   if (v >= 1) WriteThrottle(w);
   w.Int16(injected);
-  if (injected != err::kNone) {
-    w.Int32(0);
-    return w.Take();
+  std::vector<const Group*> groups;
+  if (injected == err::kNone) {
+    for (const Group* g : state_->groups().GroupsCoordinatedBy(client.broker_id)) {
+      // The filter matches states case-insensitively, as Kafka parses them.
+      if (states_filter.empty() || states_filter.count(absl::AsciiStrToLower(g->state))) {
+        groups.push_back(g);
+      }
+    }
   }
-  auto groups = state_->groups().GroupsCoordinatedBy(client.broker_id);
-  w.Int32(static_cast<int32_t>(groups.size()));
+  if (flexible) {
+    w.CompactArrayLength(static_cast<int32_t>(groups.size()));
+  } else {
+    w.Int32(static_cast<int32_t>(groups.size()));
+  }
   for (const Group* g : groups) {
-    w.String(g->group_id);
-    w.String(g->protocol_type);
+    if (flexible) {
+      w.CompactString(g->group_id);
+      w.CompactString(g->protocol_type);
+      if (v >= 4) w.CompactString(g->state);
+      w.EmptyTaggedFields();
+    } else {
+      w.String(g->group_id);
+      w.String(g->protocol_type);
+    }
   }
+  if (flexible) w.EmptyTaggedFields();
   return w.Take();
 }
 
@@ -777,6 +854,147 @@ std::optional<std::string> Handlers::DescribeGroups(int16_t v, std::string_view 
     }
     if (v >= 3) w.Int32(INT32_MIN);
   }
+  return w.Take();
+}
+
+// OffsetFetch v0-7 from the offsets the front-end recorded. v6+ is flexible (request header v2,
+// response header v1); from v2 a null topic list asks for every committed partition of the group.
+// Bytes after the request's last field are ignored, as Kafka does: librdkafka 2.0.2 leaves three
+// there when it asks for all partitions at v6+.
+std::optional<std::string> Handlers::OffsetFetch(int16_t v, std::string_view body,
+                                                 const ClientInfo& client, int16_t injected) {
+  const bool flexible = v >= 6;
+  WireReader r(body);
+  if (flexible) r.SkipTaggedFields();  // request header tagged fields
+  const std::string group_id = flexible ? r.CompactString() : r.String();
+  std::optional<std::vector<std::pair<std::string, std::vector<int32_t>>>> requested;
+  const int32_t nt = flexible ? r.CompactArrayLength(2) : r.ArrayLength(6);
+  if (nt >= 0) {
+    requested.emplace();
+    for (int32_t t = 0; t < nt && r.ok(); ++t) {
+      std::string topic = flexible ? r.CompactString() : r.String();
+      std::vector<int32_t> partitions;
+      const int32_t np = flexible ? r.CompactArrayLength(4) : r.ArrayLength(4);
+      for (int32_t p = 0; p < np && r.ok(); ++p) partitions.push_back(r.Int32());
+      if (flexible) r.SkipTaggedFields();
+      requested->emplace_back(std::move(topic), std::move(partitions));
+    }
+  }
+  if (v >= 7) r.Bool();  // require_stable: no transactional commits are ever pending here
+  if (flexible) r.SkipTaggedFields();
+  if (!r.ok()) return std::nullopt;
+
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ClusterState& s = *state_;
+  const int16_t group_error =
+      injected != err::kNone ? injected : CoordinatorError(s, group_id, client.broker_id);
+  const Group* g = group_error == err::kNone ? s.groups().Find(group_id) : nullptr;
+  std::vector<std::pair<std::string, std::vector<int32_t>>> topics;
+  if (requested) {
+    topics = std::move(*requested);
+  } else if (g != nullptr) {
+    for (const auto& [tp, committed] : g->offsets) {
+      if (topics.empty() || topics.back().first != tp.first)
+        topics.emplace_back(tp.first, std::vector<int32_t>{});
+      topics.back().second.push_back(tp.second);
+    }
+  }
+  // From v2 a group-level error is reported once, without partitions.
+  if (group_error != err::kNone && v >= 2) topics.clear();
+
+  WireWriter w;
+  if (flexible) w.EmptyTaggedFields();  // response header tagged fields
+  if (v >= 3) WriteThrottle(w);
+  auto array_length = [&](size_t n) {
+    if (flexible) {
+      w.CompactArrayLength(static_cast<int32_t>(n));
+    } else {
+      w.Int32(static_cast<int32_t>(n));
+    }
+  };
+  auto string = [&](const std::string& str) {
+    if (flexible) {
+      w.CompactString(str);
+    } else {
+      w.String(str);
+    }
+  };
+  array_length(topics.size());
+  for (const auto& [topic, partitions] : topics) {
+    string(topic);
+    array_length(partitions.size());
+    for (int32_t p : partitions) {
+      CommittedOffset committed;  // none: offset -1, metadata "", no error (as Kafka answers)
+      if (g != nullptr) {
+        auto it = g->offsets.find({topic, p});
+        if (it != g->offsets.end()) committed = it->second;
+      }
+      w.Int32(p);
+      w.Int64(committed.offset);
+      if (v >= 5) w.Int32(committed.leader_epoch);
+      string(committed.metadata);
+      w.Int16(group_error);
+      if (flexible) w.EmptyTaggedFields();
+    }
+    if (flexible) w.EmptyTaggedFields();
+  }
+  if (v >= 2) w.Int16(group_error);
+  if (flexible) w.EmptyTaggedFields();
+  return w.Take();
+}
+
+std::optional<std::string> Handlers::HandleInsteadOfForwarding(const RequestHeader& h,
+                                                               std::string_view body,
+                                                               const ClientInfo& client) {
+  if (h.api_key != api::kOffsetCommit) return std::nullopt;
+  auto req = ParseOffsetCommit(h.api_version, body);
+  if (!req) return std::nullopt;  // the mock judges what the front-end cannot parse
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const int16_t injected = state_->PopInjectedError(api::kOffsetCommit);
+  state_->groups().Expire(Now());
+  const Group* g = state_->groups().Find(req->group_id);
+  const bool without_generation = h.api_version == 0 || req->generation_id < 0;
+  const bool without_members = g == nullptr || g->members.empty();
+  if (injected == err::kNone && !(without_generation && without_members)) return std::nullopt;
+  return OffsetCommitHere(h.api_version, *req, client, injected);
+}
+
+// Requires ClusterState::mu. Kafka's coordinator accepts a commit without generation to a group
+// that has no members (and creates the group if unknown); each partition must exist.
+std::optional<std::string> Handlers::OffsetCommitHere(int16_t v, const OffsetCommitRequest& req,
+                                                      const ClientInfo& client, int16_t injected) {
+  ClusterState& s = *state_;
+  int16_t group_error = injected;
+  if (group_error == err::kNone) {
+    group_error = req.group_id.empty() ? err::kInvalidGroupId
+                                       : CoordinatorError(s, req.group_id, client.broker_id);
+  }
+  WireWriter w;
+  if (v >= 3) WriteThrottle(w);
+  bool any_ok = false;
+  w.Int32(static_cast<int32_t>(req.topics.size()));
+  for (const auto& [topic, entries] : req.topics) {
+    const TopicInfo* t = s.Topic(topic);
+    w.String(topic);
+    w.Int32(static_cast<int32_t>(entries.size()));
+    for (const CommitEntry& e : entries) {
+      int16_t code = group_error;
+      if (code == err::kNone &&
+          (t == nullptr || e.partition < 0 || e.partition >= t->partitions())) {
+        code = err::kUnknownTopicOrPartition;
+      } else if (code == err::kNone && e.metadata && e.metadata->size() > 4096) {
+        code = err::kOffsetMetadataTooLarge;  // offset.metadata.max.bytes
+      }
+      if (code == err::kNone) {
+        s.groups().CommitOffset(req.group_id, topic, e.partition,
+                                CommittedOffset{e.offset, e.leader_epoch, e.metadata.value_or("")});
+        any_ok = true;
+      }
+      w.Int32(e.partition);
+      w.Int16(code);
+    }
+  }
+  if (any_ok) s.groups().OnOffsetCommit(req.group_id, req.member_id, client.broker_id, Now());
   return w.Take();
 }
 
@@ -825,13 +1043,16 @@ std::optional<Observation> Handlers::ObserveRequest(const RequestHeader& h, std:
       state_->groups().OnLeave(o.group_id, o.member_id);
       return o;
     }
-    case api::kOffsetCommit:
-      o.group_id = r.String();
-      if (v >= 1) {
-        r.Int32();
-        o.member_id = r.String();
+    case api::kOffsetCommit: {
+      auto req = ParseOffsetCommit(v, body);
+      if (!req) return std::nullopt;
+      o.group_id = req->group_id;
+      o.member_id = req->member_id;
+      for (auto& [topic, entries] : req->topics) {
+        o.commits.insert(o.commits.end(), entries.begin(), entries.end());
       }
-      break;
+      return o;
+    }
     default:
       return std::nullopt;
   }
@@ -879,11 +1100,18 @@ void Handlers::ObserveResponse(const Observation& o, std::string_view body,
       bool any_ok = false;
       int32_t nt = r.ArrayLength(6);
       for (int32_t t = 0; t < nt && r.ok(); ++t) {
-        r.String();
+        const std::string topic = r.String();
         int32_t np = r.ArrayLength(6);
         for (int32_t p = 0; p < np && r.ok(); ++p) {
-          r.Int32();
-          any_ok = any_ok || r.Int16() == err::kNone;
+          const int32_t partition = r.Int32();
+          if (r.Int16() != err::kNone || !r.ok()) continue;
+          any_ok = true;
+          // The front-end is the offset store of record (OffsetFetch is answered from it).
+          for (const CommitEntry& e : o.commits) {
+            if (e.topic != topic || e.partition != partition) continue;
+            groups.CommitOffset(o.group_id, topic, partition,
+                                CommittedOffset{e.offset, e.leader_epoch, e.metadata.value_or("")});
+          }
         }
       }
       if (r.ok() && any_ok) groups.OnOffsetCommit(o.group_id, o.member_id, client.broker_id, Now());

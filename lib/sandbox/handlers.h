@@ -1,6 +1,12 @@
 // Request handlers of the sandbox front-end: the APIs it answers itself (Metadata,
-// FindCoordinator, ApiVersions, topic/config/ACL/group administration) and the observers of the
-// group traffic it forwards to the mock.
+// FindCoordinator, ApiVersions, topic/config/ACL/group administration, committed offsets) and the
+// observers of the group traffic it forwards to the mock.
+//
+// Committed offsets: OffsetCommit is forwarded to the mock (which checks member and generation)
+// and recorded here when it succeeds; OffsetFetch is answered from what was recorded. So the
+// front-end is the offset store of record, which lets it accept what the mock cannot (admin
+// commits to emptied groups) and serve OffsetFetch v6-7 (flexible), where a null topic list asks
+// for every committed partition.
 //
 // Handlers take a parsed request header and the request body and return the response body (the
 // bytes after the correlation id), or nullopt when the request is malformed — the front-end then
@@ -12,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lib/sandbox/api.h"
@@ -25,6 +32,25 @@ struct ClientInfo {
   std::string client_host;
 };
 
+// One partition of an OffsetCommit request.
+struct CommitEntry {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int32_t leader_epoch = -1;
+  std::optional<std::string> metadata;
+};
+
+// An OffsetCommit request (v0-7).
+struct OffsetCommitRequest {
+  std::string group_id;
+  int32_t generation_id = -1;  // v0 has none
+  std::string member_id;
+  std::optional<std::string> group_instance_id;
+  std::vector<std::pair<std::string, std::vector<CommitEntry>>> topics;  // request order
+};
+std::optional<OffsetCommitRequest> ParseOffsetCommit(int16_t version, std::string_view body);
+
 // What the front-end remembers of an observed request until its response comes back.
 struct Observation {
   int16_t api_key = 0;
@@ -32,6 +58,7 @@ struct Observation {
   std::string group_id;
   std::string member_id;
   JoinRequestInfo join;
+  std::vector<CommitEntry> commits;  // OffsetCommit: recorded for the partitions that succeed
 };
 
 class Handlers {
@@ -42,6 +69,15 @@ class Handlers {
   std::optional<std::string> HandleLocal(const RequestHeader& h, std::string_view body,
                                          const ClientInfo& client);
 
+  // For a request of a forwarded API that the front-end must answer itself this time, the
+  // response body; nullopt to forward it. OffsetCommit: a commit without group generation (admin
+  // AlterConsumerGroupOffsets, a consumer with manual assignment) to a group without members is
+  // answered here, as Kafka's coordinator accepts it; the mock would refuse it with
+  // UNKNOWN_MEMBER_ID once the group has ever had members. Injected OffsetCommit errors are
+  // returned here as well.
+  std::optional<std::string> HandleInsteadOfForwarding(const RequestHeader& h,
+                                                       std::string_view body,
+                                                       const ClientInfo& client);
   // Returns an observation for a forwarded request worth watching (nullopt for the rest).
   std::optional<Observation> ObserveRequest(const RequestHeader& h, std::string_view body,
                                             const ClientInfo& client);
@@ -59,8 +95,13 @@ class Handlers {
   std::optional<std::string> CreateAcls(int16_t v, std::string_view body, int16_t injected);
   std::optional<std::string> DescribeAcls(int16_t v, std::string_view body, int16_t injected);
   std::optional<std::string> DeleteAcls(int16_t v, std::string_view body, int16_t injected);
-  std::optional<std::string> ListGroups(int16_t v, const ClientInfo& client, int16_t injected);
+  std::optional<std::string> ListGroups(int16_t v, std::string_view body, const ClientInfo& client,
+                                        int16_t injected);
   std::optional<std::string> DescribeGroups(int16_t v, std::string_view body, int16_t injected);
+  std::optional<std::string> OffsetFetch(int16_t v, std::string_view body, const ClientInfo& client,
+                                         int16_t injected);
+  std::optional<std::string> OffsetCommitHere(int16_t v, const OffsetCommitRequest& req,
+                                              const ClientInfo& client, int16_t injected);
 
   ClusterState* state_;
   std::vector<ApiRange> advertised_;

@@ -179,7 +179,9 @@ absl::Status Cluster::SetBrokerRtt(int32_t broker_id, int rtt_ms) {
 
 absl::Status Cluster::InjectErrors(int16_t api_key, const std::vector<int16_t>& errors,
                                    std::optional<int32_t> broker_id) {
-  if (FindApi(LocalApis(), api_key)) {
+  // OffsetCommit is forwarded, but the front-end answers some commits itself (see
+  // Handlers::HandleInsteadOfForwarding), so cluster-wide errors for it are queued there too.
+  if (FindApi(LocalApis(), api_key) || (api_key == api::kOffsetCommit && !broker_id)) {
     if (broker_id) {
       return absl::InvalidArgumentError(
           absl::StrCat("api ", api_key, " is served by the front-end: errors apply cluster-wide"));

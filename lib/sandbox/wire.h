@@ -2,8 +2,8 @@
 //
 // Kafka protocol primitives are big-endian. STRING is INT16 length + bytes (-1 = null), BYTES is
 // INT32 length + bytes, ARRAY is INT32 count (-1 = null). Flexible versions use unsigned varints
-// (COMPACT_* = length + 1, tagged fields); only ApiVersions v3 needs them here, because the
-// front-end advertises non-flexible versions of everything it parses.
+// (COMPACT_* = length + 1, tagged fields); the front-end needs them for the few flexible versions
+// it serves (ApiVersions v3, ListGroups v3-4, OffsetFetch v6-7, see api.h).
 //
 // Not thread-safe; one instance per message.
 #pragma once

@@ -3,6 +3,8 @@
 // what a user of a real Kafka cluster relies on — topic and partition administration, configs,
 // ACLs, consumer groups and their offsets, byte-exact records under every codec, a broker outage
 // and injected errors.
+#include "lib/kafka/admin.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -19,7 +21,6 @@
 #include "absl/status/statusor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "lib/kafka/admin.h"
 #include "lib/kafka/consumer.h"
 #include "lib/kafka/error.h"
 #include "lib/kafka/producer.h"
@@ -71,9 +72,9 @@ constexpr auto kWait = std::chrono::seconds(30);
 constexpr milliseconds kAdminTimeout(10000);
 constexpr milliseconds kTick(20);
 
-#define ASSERT_OK(expr)                           \
-  do {                                            \
-    const absl::Status _st = (expr);              \
+#define ASSERT_OK(expr)                            \
+  do {                                             \
+    const absl::Status _st = (expr);               \
     ASSERT_TRUE(_st.ok()) << #expr << ": " << _st; \
   } while (0)
 
@@ -269,13 +270,13 @@ TEST_F(SandboxAdminTest, CreateTopicsShowsInMetadataAndRejectsWhatKafkaRejects) 
   EXPECT_EQ(TopicMetadata("orders")->partitions.size(), 12u);
 
   // A replication factor above the broker count, an illegal name, a bad config, no partitions.
-  absl::StatusOr<std::vector<TopicResult>> bad = admin_->CreateTopics(
-      {{"wide", 3, 4, {}},
-       {"bad name!", 1, 1, {}},
-       {"badcfg", 1, 1, {{"retention.ms", "forever"}}},
-       {"nocfg", 1, 1, {{"no.such.config", "1"}}},
-       {"zero", 0, 1, {}}},
-      kAdminTimeout);
+  absl::StatusOr<std::vector<TopicResult>> bad =
+      admin_->CreateTopics({{"wide", 3, 4, {}},
+                            {"bad name!", 1, 1, {}},
+                            {"badcfg", 1, 1, {{"retention.ms", "forever"}}},
+                            {"nocfg", 1, 1, {{"no.such.config", "1"}}},
+                            {"zero", 0, 1, {}}},
+                           kAdminTimeout);
   ASSERT_TRUE(bad.ok()) << bad.status();
   ASSERT_EQ(bad->size(), 5u);
   std::map<std::string, absl::Status> by_name;
@@ -326,7 +327,6 @@ TEST_F(SandboxAdminTest, CreateTopicsShowsInMetadataAndRejectsWhatKafkaRejects) 
   for (const auto& p : configured->partitions) EXPECT_EQ(p.replicas.size(), 2u);
 }
 
-
 // ---- 2. CreatePartitions --------------------------------------------------------------------
 
 class SandboxPartitionLimitTest : public SandboxAdminTest {
@@ -351,8 +351,8 @@ TEST_F(SandboxPartitionLimitTest, CreatePartitionsGrowsUpToTheLimitAndNewPartiti
   }
 
   // Shrinking, staying put and growing past the limit all fail; the topic keeps 6 partitions.
-  absl::StatusOr<std::vector<TopicResult>> refused = admin_->CreatePartitions(
-      {{"grow", 4}}, kAdminTimeout);
+  absl::StatusOr<std::vector<TopicResult>> refused =
+      admin_->CreatePartitions({{"grow", 4}}, kAdminTimeout);
   ASSERT_TRUE(refused.ok()) << refused.status();
   EXPECT_EQ(KafkaCode((*refused)[0].status), 37) << (*refused)[0].status;  // INVALID_PARTITIONS
   EXPECT_EQ((*refused)[0].status.code(), absl::StatusCode::kInvalidArgument);
@@ -499,17 +499,17 @@ TEST_F(SandboxAdminTest, TopicConfigsReportSourcesAndAlterConfigsReplacesTheWhol
 // ---- 4. ACLs --------------------------------------------------------------------------------
 
 TEST_F(SandboxAdminTest, AclsAreCreatedDescribedByFiltersAndDeleted) {
-  const AclBinding alice_orders{ResourceType::kTopic, "orders",           PatternType::kLiteral,
-                                "User:alice",         "*",                AclOperation::kRead,
+  const AclBinding alice_orders{ResourceType::kTopic, "orders", PatternType::kLiteral,
+                                "User:alice",         "*",      AclOperation::kRead,
                                 AclPermission::kAllow};
-  const AclBinding bob_prefix{ResourceType::kTopic, "ord",              PatternType::kPrefixed,
-                              "User:bob",           "*",                AclOperation::kWrite,
+  const AclBinding bob_prefix{ResourceType::kTopic, "ord", PatternType::kPrefixed,
+                              "User:bob",           "*",   AclOperation::kWrite,
                               AclPermission::kAllow};
-  const AclBinding alice_group{ResourceType::kGroup, "g1",              PatternType::kLiteral,
-                               "User:alice",         "10.0.0.1",        AclOperation::kRead,
+  const AclBinding alice_group{ResourceType::kGroup, "g1",       PatternType::kLiteral,
+                               "User:alice",         "10.0.0.1", AclOperation::kRead,
                                AclPermission::kAllow};
-  const AclBinding carol_other{ResourceType::kTopic, "payments",        PatternType::kLiteral,
-                               "User:carol",         "*",               AclOperation::kDescribe,
+  const AclBinding carol_other{ResourceType::kTopic, "payments", PatternType::kLiteral,
+                               "User:carol",         "*",        AclOperation::kDescribe,
                                AclPermission::kDeny};
   absl::StatusOr<std::vector<absl::Status>> created =
       admin_->CreateAcls({alice_orders, bob_prefix, alice_group, carol_other}, kAdminTimeout);
@@ -585,11 +585,23 @@ TEST_F(SandboxAdminTest, AclsAreCreatedDescribedByFiltersAndDeleted) {
 
 TEST_F(SandboxAdminTest, ConsumerGroupsAreListedDescribedAndTheirOffsetsManaged) {
   CreateTopic("events", 3, 3);
-  const std::vector<TopicPartition> all_partitions = {
-      {"events", 0}, {"events", 1}, {"events", 2}};
+  const std::vector<TopicPartition> all_partitions = {{"events", 0}, {"events", 1}, {"events", 2}};
+  constexpr int kPerPartition = 6;
+  {
+    std::unique_ptr<Producer> producer = MakeProducer();
+    ASSERT_NE(producer, nullptr);
+    for (int i = 0; i < 3 * kPerPartition; ++i) {
+      ProduceRecord r;
+      r.topic = "events";
+      r.partition = i % 3;
+      r.value = "e" + std::to_string(i);
+      ASSERT_OK(producer->Produce(r));
+    }
+    ASSERT_OK(producer->Flush(kWait));
+  }
 
   std::unique_ptr<Consumer> member =
-      MakeConsumer("g1", {{"client.id", "admin-test-member"}, {"session.timeout.ms", "10000"}});
+      MakeConsumer("g1", {{"client.id", "admin-test-member"}, {"session.timeout.ms", "6000"}});
   ASSERT_NE(member, nullptr);
   ASSERT_OK(member->Subscribe({"events"}));
   ASSERT_TRUE(Eventually([&] {
@@ -611,8 +623,7 @@ TEST_F(SandboxAdminTest, ConsumerGroupsAreListedDescribedAndTheirOffsetsManaged)
   absl::StatusOr<std::vector<GroupDescription>> described;
   ASSERT_TRUE(Eventually([&] {
     described = admin_->DescribeConsumerGroups({"g1"}, kAdminTimeout);
-    return described.ok() && described->size() == 1 &&
-           (*described)[0].state == GroupState::kStable;
+    return described.ok() && described->size() == 1 && (*described)[0].state == GroupState::kStable;
   }));
   const GroupDescription& g1 = (*described)[0];
   ASSERT_OK(g1.status);
@@ -666,6 +677,33 @@ TEST_F(SandboxAdminTest, ConsumerGroupsAreListedDescribedAndTheirOffsetsManaged)
   by_partition.clear();
   for (const TopicPartitionOffset& o : *offsets) by_partition[o.partition] = o.offset;
   EXPECT_EQ(by_partition, (std::map<int32_t, int64_t>{{0, 2}, {1, 1}, {2, 4}}));
+  // Without a partition list: every committed partition of the group (librdkafka 2.0.2 can ask
+  // for that from brokers that speak OffsetFetch v6+, i.e. Kafka >= 2.4).
+  offsets = admin_->ListConsumerGroupOffsets("g1", std::nullopt, kAdminTimeout);
+  ASSERT_TRUE(offsets.ok()) << offsets.status();
+  by_partition.clear();
+  for (const TopicPartitionOffset& o : *offsets) {
+    EXPECT_EQ(o.topic, "events");
+    by_partition[o.partition] = o.offset;
+  }
+  EXPECT_EQ(by_partition, (std::map<int32_t, int64_t>{{0, 2}, {1, 1}, {2, 4}}));
+
+  // A new member of the group resumes exactly there.
+  {
+    std::unique_ptr<Consumer> next = MakeConsumer("g1");
+    ASSERT_NE(next, nullptr);
+    ASSERT_OK(next->Subscribe({"events"}));
+    const size_t expected = (kPerPartition - 2) + (kPerPartition - 1) + (kPerPartition - 4);
+    std::vector<Message> resumed = Consume(*next, expected);
+    ASSERT_EQ(resumed.size(), expected);
+    std::map<int32_t, int64_t> first_offset;
+    for (const Message& m : resumed) {
+      if (!first_offset.count(m.partition())) first_offset[m.partition()] = m.offset();
+    }
+    EXPECT_EQ(first_offset, (std::map<int32_t, int64_t>{{0, 2}, {1, 1}, {2, 4}}));
+    resumed.clear();
+    ASSERT_OK(next->Close());
+  }
 
   // A group that only stores offsets (assign + commit, no subscription) is Empty and simple.
   std::unique_ptr<Consumer> simple = MakeConsumer("offsets-only");
@@ -715,10 +753,10 @@ std::vector<Sent> FidelityRecords() {
   std::string all_bytes;
   for (int i = 0; i < 256; ++i) all_bytes.push_back(static_cast<char>(i));
   v.push_back({std::string("\x00k\xff\x00", 4), all_bytes, {}, 0});
-  v.push_back({std::string(), std::string(), {}, 0});          // empty key, empty value
-  v.push_back({std::nullopt, std::nullopt, {}, 0});            // null key, null value
-  v.push_back({std::nullopt, std::string(""), {}, 0});         // null key, empty value
-  v.push_back({std::string(""), std::nullopt, {}, 0});         // empty key, tombstone
+  v.push_back({std::string(), std::string(), {}, 0});   // empty key, empty value
+  v.push_back({std::nullopt, std::nullopt, {}, 0});     // null key, null value
+  v.push_back({std::nullopt, std::string(""), {}, 0});  // null key, empty value
+  v.push_back({std::string(""), std::nullopt, {}, 0});  // empty key, tombstone
   v.push_back({std::string("hdrs"),
                std::string("with headers"),
                {{"trace", std::string("abc")},
@@ -860,6 +898,8 @@ TEST_F(SandboxAdminTest, IdempotentProducerRidesABrokerOutageWithoutLossOrDuplic
 
   // Phase 1: up. Phase 2: broker 2 goes down with records in flight. Phase 3: it is back.
   produce(kPerPhase);
+  // Records still queued or in flight when the broker goes (for the test report).
+  RecordProperty("in_flight_at_outage", producer->OutQueueLength());
   ASSERT_OK(cluster_->SetBrokerUp(2, false));
   produce(kPerPhase);
   ASSERT_OK(producer->Flush(kWait));

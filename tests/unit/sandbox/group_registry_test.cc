@@ -57,5 +57,19 @@ TEST(GroupRegistryTest, FailedJoinRecordsNoMember) {
   EXPECT_EQ(reg.Find("g"), nullptr);
 }
 
+TEST(GroupRegistryTest, CommittedOffsetsAreKeptPerGroupAndPartition) {
+  GroupRegistry reg;
+  reg.CommitOffset("g", "t", 1, CommittedOffset{5, 2, "meta"});
+  reg.CommitOffset("g", "t", 1, CommittedOffset{6, -1, ""});
+  reg.CommitOffset("g", "u", 0, CommittedOffset{1, -1, ""});
+  const Group* g = reg.Find("g");
+  ASSERT_NE(g, nullptr);
+  ASSERT_EQ(g->offsets.size(), 2u);
+  EXPECT_EQ(g->offsets.at({"t", 1}), (CommittedOffset{6, -1, ""}));
+  // Offsets alone do not give the group a coordinator: OnOffsetCommit does.
+  EXPECT_EQ(g->coordinator, -1);
+  EXPECT_TRUE(reg.GroupsCoordinatedBy(1).empty());
+}
+
 }  // namespace
 }  // namespace kmirror::sandbox

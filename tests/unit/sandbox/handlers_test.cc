@@ -308,5 +308,319 @@ TEST_F(HandlersTest, MalformedRequestIsRefused) {
   EXPECT_FALSE(handlers_.HandleLocal(too_new, "", ClientInfo{1, "/h"}));
 }
 
+// ---- Groups and committed offsets ------------------------------------------------------------
+
+class GroupHandlersTest : public HandlersTest {
+ protected:
+  std::string CallOn(int32_t broker, int16_t key, int16_t version, const std::string& body) {
+    RequestHeader h;
+    h.api_key = key;
+    h.api_version = version;
+    h.correlation_id = 1;
+    h.client_id = "test";
+    auto out = handlers_.HandleLocal(h, body, ClientInfo{broker, "/127.0.0.1"});
+    EXPECT_TRUE(out.has_value());
+    return out.value_or("");
+  }
+
+  int32_t CoordinatorOf(const std::string& group) {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    return state_.Coordinator(0, group);
+  }
+
+  // A consumer group whose one member joined and synced through `broker`.
+  void JoinedGroup(const std::string& group, int32_t broker, const std::string& member) {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    const SteadyTime now = std::chrono::steady_clock::now();
+    JoinRequestInfo join{group, "consumer", {{"range", "meta"}}, std::nullopt, "c", "/h", 10000};
+    state_.groups().OnJoinRequest(join, now);
+    state_.groups().OnJoinResponse(join, broker, 0, 1, "range", member, now);
+    state_.groups().OnSyncResponse(group, member, broker, 0, "", now);
+  }
+
+  // OffsetCommit v7 for topic "t".
+  static std::string CommitBody(const std::string& group, int32_t generation,
+                                const std::string& member,
+                                const std::vector<std::pair<int32_t, int64_t>>& offsets) {
+    WireWriter w;
+    w.String(group);
+    w.Int32(generation);
+    w.String(member);
+    w.NullableString(std::nullopt);  // group instance id
+    w.Int32(1);
+    w.String("t");
+    w.Int32(static_cast<int32_t>(offsets.size()));
+    for (const auto& [partition, offset] : offsets) {
+      w.Int32(partition);
+      w.Int64(offset);
+      w.Int32(7);  // leader epoch
+      w.NullableString("m" + std::to_string(partition));
+    }
+    return w.Take();
+  }
+
+  std::optional<std::string> Commit(int32_t broker, const std::string& body) {
+    RequestHeader h{api::kOffsetCommit, 7, 1, "test", 0};
+    return handlers_.HandleInsteadOfForwarding(h, body, ClientInfo{broker, "/127.0.0.1"});
+  }
+
+  // Per-partition error codes of an OffsetCommit v7 response for one topic.
+  static std::map<int32_t, int16_t> CommitErrors(const std::string& response) {
+    WireReader r(response);
+    r.Int32();  // throttle
+    std::map<int32_t, int16_t> out;
+    EXPECT_EQ(r.Int32(), 1);
+    EXPECT_EQ(r.String(), "t");
+    int32_t n = r.Int32();
+    for (int32_t i = 0; i < n; ++i) {
+      int32_t p = r.Int32();
+      out[p] = r.Int16();
+    }
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.remaining(), 0u);
+    return out;
+  }
+
+  struct Fetched {
+    int64_t offset;
+    int32_t epoch;
+    std::string metadata;
+    int16_t error;
+    bool operator==(const Fetched& o) const {
+      return offset == o.offset && epoch == o.epoch && metadata == o.metadata && error == o.error;
+    }
+  };
+  // OffsetFetch v5 (non-flexible) of topic "t": partitions -> result; sets *group_error.
+  std::map<int32_t, Fetched> FetchV5(int32_t broker, const std::string& group,
+                                     const std::vector<int32_t>& partitions, int16_t* group_error) {
+    WireWriter w;
+    w.String(group);
+    w.Int32(1);
+    w.String("t");
+    w.Int32(static_cast<int32_t>(partitions.size()));
+    for (int32_t p : partitions) w.Int32(p);
+    std::string response = CallOn(broker, api::kOffsetFetch, 5, w.data());
+    WireReader r(response);
+    r.Int32();  // throttle
+    std::map<int32_t, Fetched> out;
+    int32_t nt = r.Int32();
+    for (int32_t t = 0; t < nt; ++t) {
+      EXPECT_EQ(r.String(), "t");
+      int32_t np = r.Int32();
+      for (int32_t i = 0; i < np; ++i) {
+        int32_t p = r.Int32();
+        Fetched f;
+        f.offset = r.Int64();
+        f.epoch = r.Int32();
+        f.metadata = r.NullableString().value_or("<null>");
+        f.error = r.Int16();
+        out[p] = f;
+      }
+    }
+    *group_error = r.Int16();
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.remaining(), 0u);
+    return out;
+  }
+};
+
+TEST_F(GroupHandlersTest, ApiVersionsAdvertisesFlexibleListGroupsAndOffsetFetch) {
+  std::string r_bytes = Call(api::kApiVersions, 0, "");
+  WireReader r(r_bytes);
+  EXPECT_EQ(r.Int16(), 0);
+  std::map<int16_t, int16_t> max;
+  int32_t n = r.Int32();
+  for (int32_t i = 0; i < n; ++i) {
+    int16_t k = r.Int16();
+    r.Int16();
+    max[k] = r.Int16();
+  }
+  EXPECT_EQ(max[api::kListGroups], 4);
+  EXPECT_EQ(max[api::kOffsetFetch], 7);
+}
+
+// ListGroups v4 (KIP-518): each group's state, and a case-insensitive states filter. Before v4
+// clients (librdkafka's ListConsumerGroups among them) cannot tell an empty group from a stable
+// one.
+TEST_F(GroupHandlersTest, ListGroupsV4ReportsStatesAndFiltersByState) {
+  JoinedGroup("busy", 1, "m-1");
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    state_.groups().OnOffsetCommit("simple", "", 1, std::chrono::steady_clock::now());
+  }
+  auto list = [&](int16_t version, std::vector<std::string> states) {
+    WireWriter w;
+    w.EmptyTaggedFields();  // request header tags
+    if (version >= 4) {
+      w.CompactArrayLength(static_cast<int32_t>(states.size()));
+      for (const auto& st : states) w.CompactString(st);
+    }
+    w.EmptyTaggedFields();
+    std::string response = CallOn(1, api::kListGroups, version, version >= 3 ? w.data() : "");
+    WireReader r(response);
+    std::map<std::string, std::pair<std::string, std::string>> out;  // id -> (protocol, state)
+    if (version >= 3) r.SkipTaggedFields();                          // response header tags
+    r.Int32();                                                       // throttle
+    EXPECT_EQ(r.Int16(), 0);
+    int32_t n = version >= 3 ? r.CompactArrayLength() : r.Int32();
+    for (int32_t i = 0; i < n; ++i) {
+      std::string id = version >= 3 ? r.CompactString() : r.String();
+      std::string protocol = version >= 3 ? r.CompactString() : r.String();
+      std::string state = version >= 4 ? r.CompactString() : "";
+      if (version >= 3) r.SkipTaggedFields();
+      out[id] = {protocol, state};
+    }
+    if (version >= 3) r.SkipTaggedFields();
+    EXPECT_TRUE(r.ok());
+    EXPECT_EQ(r.remaining(), 0u);
+    return out;
+  };
+  using Listing = std::map<std::string, std::pair<std::string, std::string>>;
+  EXPECT_EQ(list(4, {}), (Listing{{"busy", {"consumer", "Stable"}}, {"simple", {"", "Empty"}}}));
+  EXPECT_EQ(list(4, {"empty"}), (Listing{{"simple", {"", "Empty"}}}));
+  EXPECT_EQ(list(4, {"Stable", "Dead"}), (Listing{{"busy", {"consumer", "Stable"}}}));
+  EXPECT_EQ(list(3, {}), (Listing{{"busy", {"consumer", ""}}, {"simple", {"", ""}}}));
+  EXPECT_EQ(list(2, {}), (Listing{{"busy", {"consumer", ""}}, {"simple", {"", ""}}}));
+  // Another broker coordinates neither.
+  std::string other = CallOn(2, api::kListGroups, 2, "");
+  WireReader r(other);
+  r.Int32();
+  EXPECT_EQ(r.Int16(), 0);
+  EXPECT_EQ(r.Int32(), 0);
+}
+
+// Kafka's coordinator accepts a commit without generation (AlterConsumerGroupOffsets) to a group
+// that has no members, even one that had members before. The mock refuses it (UNKNOWN_MEMBER_ID),
+// so the front-end answers it and is the offset store of record.
+TEST_F(GroupHandlersTest, AdminCommitToEmptiedGroupIsAnsweredByTheFrontEnd) {
+  ASSERT_EQ(CreateTopic("t", 2, 3).first, err::kNone);
+  const int32_t coordinator = CoordinatorOf("g");
+  JoinedGroup("g", coordinator, "m-1");
+  // While the member is there, commits go to the mock (it checks member and generation).
+  EXPECT_FALSE(Commit(coordinator, CommitBody("g", 1, "m-1", {{0, 1}})).has_value());
+  EXPECT_FALSE(Commit(coordinator, CommitBody("g", -1, "", {{0, 1}})).has_value());
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    state_.groups().OnLeave("g", "m-1");
+  }
+  auto response = Commit(coordinator, CommitBody("g", -1, "", {{0, 42}, {5, 1}}));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(CommitErrors(*response),
+            (std::map<int32_t, int16_t>{{0, err::kNone}, {5, err::kUnknownTopicOrPartition}}));
+  const int32_t elsewhere = coordinator == 1 ? 2 : 1;
+  response = Commit(elsewhere, CommitBody("g", -1, "", {{1, 3}}));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(CommitErrors(*response), (std::map<int32_t, int16_t>{{1, err::kNotCoordinator}}));
+
+  int16_t group_error = -1;
+  EXPECT_EQ(FetchV5(coordinator, "g", {0, 1}, &group_error),
+            (std::map<int32_t, Fetched>{{0, {42, 7, "m0", 0}}, {1, {-1, -1, "", 0}}}));
+  EXPECT_EQ(group_error, err::kNone);
+  // The wrong broker says NOT_COORDINATOR once, for the group (v2+).
+  EXPECT_TRUE(FetchV5(elsewhere, "g", {0}, &group_error).empty());
+  EXPECT_EQ(group_error, err::kNotCoordinator);
+  const Group* g = state_.groups().Find("g");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->state, "Empty");
+  EXPECT_EQ(g->protocol_type, "consumer");
+}
+
+// OffsetFetch v7 is flexible; a null topic list asks for every committed partition. librdkafka
+// 2.0.2 writes that null list as four zero bytes (a placeholder it never finalizes), leaving three
+// bytes after the request's last field, which must be ignored.
+TEST_F(GroupHandlersTest, OffsetFetchV7WithNullTopicsReturnsEveryCommittedPartition) {
+  ASSERT_EQ(CreateTopic("t", 3, 3).first, err::kNone);
+  const int32_t coordinator = CoordinatorOf("solo");
+  ASSERT_TRUE(Commit(coordinator, CommitBody("solo", -1, "", {{2, 9}, {0, 4}})).has_value());
+
+  WireWriter w;
+  w.EmptyTaggedFields();  // request header tags
+  w.CompactString("solo");
+  w.Raw(std::string(4, '\0'));  // librdkafka's unfinalized array placeholder: compact null + 3
+  w.Bool(false);                // require_stable
+  w.EmptyTaggedFields();
+  std::string response = CallOn(coordinator, api::kOffsetFetch, 7, w.data());
+  WireReader r(response);
+  r.SkipTaggedFields();  // response header tags
+  r.Int32();             // throttle
+  ASSERT_EQ(r.CompactArrayLength(), 1);
+  EXPECT_EQ(r.CompactString(), "t");
+  ASSERT_EQ(r.CompactArrayLength(), 2);
+  std::map<int32_t, int64_t> offsets;
+  for (int i = 0; i < 2; ++i) {
+    int32_t p = r.Int32();
+    offsets[p] = r.Int64();
+    EXPECT_EQ(r.Int32(), 7);  // leader epoch
+    EXPECT_EQ(r.CompactString(), "m" + std::to_string(p));
+    EXPECT_EQ(r.Int16(), err::kNone);
+    r.SkipTaggedFields();
+  }
+  r.SkipTaggedFields();
+  EXPECT_EQ(r.Int16(), err::kNone);
+  r.SkipTaggedFields();
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.remaining(), 0u);
+  EXPECT_EQ(offsets, (std::map<int32_t, int64_t>{{0, 4}, {2, 9}}));
+
+  // An unknown group has nothing committed: an empty list, no error.
+  WireWriter unknown;
+  unknown.EmptyTaggedFields();
+  unknown.CompactString("nobody");
+  unknown.CompactArrayLength(-1);
+  unknown.Bool(false);
+  unknown.EmptyTaggedFields();
+  response = CallOn(CoordinatorOf("nobody"), api::kOffsetFetch, 7, unknown.data());
+  WireReader u(response);
+  u.SkipTaggedFields();
+  u.Int32();
+  EXPECT_EQ(u.CompactArrayLength(), 0);
+  EXPECT_EQ(u.Int16(), err::kNone);
+}
+
+// A member's commit goes to the mock; what the mock accepted is recorded from its response.
+TEST_F(GroupHandlersTest, ForwardedCommitIsRecordedForThePartitionsThatSucceeded) {
+  ASSERT_EQ(CreateTopic("t", 2, 3).first, err::kNone);
+  const int32_t coordinator = CoordinatorOf("g");
+  JoinedGroup("g", coordinator, "m-1");
+  RequestHeader h{api::kOffsetCommit, 7, 1, "test", 0};
+  const ClientInfo client{coordinator, "/127.0.0.1"};
+  const std::string body = CommitBody("g", 1, "m-1", {{0, 10}, {1, 11}});
+  ASSERT_FALSE(handlers_.HandleInsteadOfForwarding(h, body, client).has_value());
+  std::optional<Observation> o = handlers_.ObserveRequest(h, body, client);
+  ASSERT_TRUE(o.has_value());
+  EXPECT_EQ(o->commits.size(), 2u);
+  WireWriter mock_response;
+  mock_response.Int32(0);
+  mock_response.Int32(1);
+  mock_response.String("t");
+  mock_response.Int32(2);
+  mock_response.Int32(0);
+  mock_response.Int16(err::kNone);
+  mock_response.Int32(1);
+  mock_response.Int16(22);  // ILLEGAL_GENERATION
+  handlers_.ObserveResponse(*o, mock_response.data(), client);
+  int16_t group_error = -1;
+  EXPECT_EQ(FetchV5(coordinator, "g", {0, 1}, &group_error),
+            (std::map<int32_t, Fetched>{{0, {10, 7, "m0", 0}}, {1, {-1, -1, "", 0}}}));
+}
+
+// Injected OffsetCommit errors fail the next commits whichever way they would have gone.
+TEST_F(GroupHandlersTest, InjectedOffsetCommitErrorIsAnsweredByTheFrontEnd) {
+  ASSERT_EQ(CreateTopic("t", 1, 3).first, err::kNone);
+  const int32_t coordinator = CoordinatorOf("g");
+  JoinedGroup("g", coordinator, "m-1");
+  {
+    std::lock_guard<std::mutex> lock(state_.mu);
+    state_.PushInjectedErrors(api::kOffsetCommit, {27});  // REBALANCE_IN_PROGRESS
+  }
+  const std::string body = CommitBody("g", 1, "m-1", {{0, 5}});
+  auto response = Commit(coordinator, body);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(CommitErrors(*response), (std::map<int32_t, int16_t>{{0, 27}}));
+  EXPECT_FALSE(Commit(coordinator, body).has_value());  // the next one goes to the mock again
+  int16_t group_error = -1;
+  EXPECT_EQ(FetchV5(coordinator, "g", {0}, &group_error)[0].offset, -1);
+}
+
 }  // namespace
 }  // namespace kmirror::sandbox
