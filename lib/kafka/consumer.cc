@@ -396,6 +396,21 @@ absl::Status Consumer::SeekPartitions(const std::vector<TopicPartitionOffset>& o
   return internal::FirstPartitionError(list.get(), "seek");
 }
 
+absl::Status Consumer::Reposition(const TopicPartitionOffset& offset,
+                                  std::chrono::milliseconds timeout) {
+  absl::Status sought = SeekPartitions({offset}, timeout);
+  if (sought.ok() || KafkaErrorCode(sought) != RD_KAFKA_RESP_ERR__STATE) return sought;
+  if (RebalanceProtocol() != kCooperative) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        std::string(sought.message()), "; cannot re-add the partition under rebalance protocol ",
+        RebalanceProtocol()));
+  }
+  // The partition's fetcher stopped (e.g. on an auto.offset.reset=error report) and librdkafka
+  // refuses to seek it: take the partition out of the assignment and put it back at `offset`.
+  KM_RETURN_IF_ERROR(IncrementalUnassign({offset.tp()}));
+  return IncrementalAssign({offset});
+}
+
 absl::Status Consumer::Close() {
   if (closed_) return close_status_;
   closed_ = true;

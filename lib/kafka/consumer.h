@@ -158,6 +158,10 @@ class Consumer {
   // `timeout` for each seek to be applied.
   absl::Status SeekPartitions(const std::vector<TopicPartitionOffset>& offsets,
                               std::chrono::milliseconds timeout);
+  // Moves one assigned partition's fetch position. Unlike SeekPartitions it also works on a
+  // partition whose fetcher stopped after an error (auto.offset.reset=error), by removing and
+  // re-adding it to the assignment (cooperative rebalancing only).
+  absl::Status Reposition(const TopicPartitionOffset& offset, std::chrono::milliseconds timeout);
 
   // Leaves the group (revoking through the rebalance callback) and stops fetching. Blocks until
   // the group is left (bounded by librdkafka's request timeouts). Idempotent: later calls return

@@ -356,9 +356,12 @@ void Flow::ApplyBackpressure() {
     if (fetch && p->needs_seek) {
       int64_t to = p->next.value_or(options_.start_from == StartFrom::kEarliest ? kOffsetBeginning
                                                                                 : kOffsetEnd);
-      if (source_->Seek(sp, SourceOffset(to)).ok()) {
+      if (absl::Status sought = source_->Seek(sp, SourceOffset(to)); sought.ok()) {
         p->needs_seek = false;
       } else {
+        Log()->warn("msg=\"seek failed; retrying\" flow={} partition={} offset={} error=\"{}\"",
+                    options_.name, sp.ToString(), to, sought.message());
+        if (probe_) probe_->RecordError("seek");
         fetch_dirty_ = true;  // try again next turn
         continue;
       }

@@ -118,8 +118,8 @@ absl::Status KafkaSource::Resume(const std::vector<SourcePartition>& partitions)
 }
 
 absl::Status KafkaSource::Seek(const SourcePartition& partition, SourceOffset offset) {
-  return consumer_->SeekPartitions(
-      {kafka::TopicPartitionOffset(partition.topic, partition.partition, offset.value)},
+  return consumer_->Reposition(
+      kafka::TopicPartitionOffset(partition.topic, partition.partition, offset.value),
       std::chrono::seconds(5));
 }
 

@@ -1,10 +1,19 @@
 #include "lib/sandbox/sandbox.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -22,24 +31,111 @@ namespace kmirror::sandbox {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// librdkafka 2.0.2's mock loses wake-ups: its thread serves its command queue, then drains its
+// wake-up pipe, so a command queued in between (the next one of a caller issuing commands back to
+// back) waits for the poll timeout, up to 1 s. A CreateTopics costs a command per partition and ran
+// on the front-end's I/O thread: 1-4 s per topic, with every client of the cluster stalled. While a
+// command is pending, MockWaker opens (and at once closes) a connection to a mock listener every
+// millisecond: its arrival ends the mock's poll, and the command is served.
+class MockWaker {
+ public:
+  explicit MockWaker(std::vector<kafka::MockCluster::Broker> brokers)
+      : brokers_(std::move(brokers)), thread_([this] { Run(); }) {}
+  ~MockWaker() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  MockWaker(const MockWaker&) = delete;
+  MockWaker& operator=(const MockWaker&) = delete;
+
+  // Wakes the mock while it lives.
+  class Scope {
+   public:
+    explicit Scope(MockWaker* w) : w_(w) {
+      {
+        std::lock_guard<std::mutex> lock(w_->mu_);
+        ++w_->pending_;
+      }
+      w_->cv_.notify_all();
+    }
+    ~Scope() {
+      std::lock_guard<std::mutex> lock(w_->mu_);
+      --w_->pending_;
+    }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    MockWaker* w_;
+  };
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stop_) {
+      if (pending_ == 0) {
+        cv_.wait(lock, [this] { return stop_ || pending_ > 0; });
+        continue;
+      }
+      lock.unlock();
+      Poke();
+      lock.lock();
+      cv_.wait_for(lock, std::chrono::milliseconds(1), [this] { return stop_; });
+    }
+  }
+
+  // A connection to a mock listener, closed at once: its arrival ends the mock's poll.
+  // Non-blocking, so a full accept backlog (e.g. once the mock thread stopped accepting) never
+  // stalls the waker; a broker that is down refuses and the next one is tried.
+  void Poke() {
+    for (const auto& b : brokers_) {
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(b.port);
+      if (inet_pton(AF_INET, b.host.c_str(), &addr.sin_addr) != 1) continue;
+      const int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      if (fd < 0) return;
+      const int r = connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
+      const bool reached = r == 0 || errno == EINPROGRESS;
+      close(fd);
+      if (reached) return;
+    }
+  }
+
+  const std::vector<kafka::MockCluster::Broker> brokers_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int pending_ = 0;
+  bool stop_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
 namespace {
 
 class MockClusterBackend : public MockBackend {
  public:
-  explicit MockClusterBackend(kafka::MockCluster* mock) : mock_(mock) {}
+  MockClusterBackend(kafka::MockCluster* mock, MockWaker* waker) : mock_(mock), waker_(waker) {}
   absl::Status CreateTopic(const std::string& name, int partitions, int rf) override {
+    MockWaker::Scope awake(waker_);
     return mock_->CreateTopic(name, partitions, rf);
   }
   absl::Status SetLeader(const std::string& topic, int32_t partition, int32_t broker) override {
+    MockWaker::Scope awake(waker_);
     return mock_->SetPartitionLeader(topic, partition, broker);
   }
   absl::Status SetCoordinator(const std::string& key_type, const std::string& key,
                               int32_t broker) override {
+    MockWaker::Scope awake(waker_);
     return mock_->SetCoordinator(key_type, key, broker);
   }
 
  private:
   kafka::MockCluster* mock_;
+  MockWaker* waker_;
 };
 
 // Asks the mock which APIs and versions it serves (ApiVersions v0 over a blocking socket).
@@ -94,7 +190,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(ClusterOptions options,
   auto apis = QueryMockApis(c->mock_->brokers().front());
   if (!apis.ok()) return apis.status();
 
-  c->backend_ = std::make_unique<MockClusterBackend>(c->mock_.get());
+  c->waker_ = std::make_unique<MockWaker>(c->mock_->brokers());
+  c->backend_ = std::make_unique<MockClusterBackend>(c->mock_.get(), c->waker_.get());
   c->work_.emplace(c->io_.get_executor());
   c->io_thread_ = std::thread([io = &c->io_] { io->run(); });
 
@@ -129,7 +226,12 @@ void Cluster::StopAll() {
   io_.stop();
   if (io_thread_.joinable()) io_thread_.join();
   frontends_.clear();
+  if (mock_ != nullptr && waker_ != nullptr) {
+    MockWaker::Scope awake(waker_.get());  // destroying the mock is a command too
+    mock_.reset();
+  }
   mock_.reset();
+  waker_.reset();
 }
 
 std::string Cluster::bootstrap() const {
@@ -160,10 +262,12 @@ absl::Status Cluster::SetBrokerUp(int32_t broker_id, bool up) {
     return absl::NotFoundError(absl::StrCat("cluster ", name(), " has no broker ", broker_id));
   }
   if (up) {
+    MockWaker::Scope awake(waker_.get());
     if (auto s = mock_->SetBrokerUp(broker_id); !s.ok()) return s;
     if (auto s = fe->Start(); !s.ok()) return s;
   } else {
     fe->Stop();
+    MockWaker::Scope awake(waker_.get());
     if (auto s = mock_->SetBrokerDown(broker_id); !s.ok()) return s;
   }
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -174,6 +278,7 @@ absl::Status Cluster::SetBrokerUp(int32_t broker_id, bool up) {
 
 absl::Status Cluster::SetBrokerRtt(int32_t broker_id, int rtt_ms) {
   if (rtt_ms < 0) return absl::InvalidArgumentError("rtt must be >= 0");
+  MockWaker::Scope awake(waker_.get());
   return mock_->SetBrokerRtt(broker_id, rtt_ms);
 }
 
@@ -190,6 +295,7 @@ absl::Status Cluster::InjectErrors(int16_t api_key, const std::vector<int16_t>& 
     state_->PushInjectedErrors(api_key, errors);
     return absl::OkStatus();
   }
+  MockWaker::Scope awake(waker_.get());
   if (broker_id) {
     std::vector<std::pair<int16_t, int>> with_rtt;
     for (int16_t e : errors) with_rtt.emplace_back(e, 0);

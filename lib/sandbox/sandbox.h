@@ -29,6 +29,7 @@ namespace kmirror::sandbox {
 
 class BrokerFrontend;
 class Handlers;
+class MockWaker;
 
 class Cluster {
  public:
@@ -61,6 +62,7 @@ class Cluster {
 
   ClusterOptions options_;
   std::unique_ptr<kafka::MockCluster> mock_;
+  std::unique_ptr<MockWaker> waker_;  // see sandbox.cc: every mock command runs under it
   std::unique_ptr<MockBackend> backend_;
   std::unique_ptr<ClusterState> state_;
   std::unique_ptr<Handlers> handlers_;

@@ -15,127 +15,11 @@
 #include "lib/kafka/consumer.h"
 #include "lib/kafka/producer.h"
 #include "lib/replication/provenance.h"
+#include "tests/support/kmirrord_process.h"
 #include "tests/support/sandbox_process.h"
 
 namespace kmirror::testing {
 namespace {
-
-struct Copy {
-  int64_t offset;
-  std::optional<std::string> key, value;
-  std::vector<std::pair<std::string, std::optional<std::string>>> headers;
-  int64_t timestamp_ms;
-};
-
-// Reads every record of the given partitions from the beginning until their end offsets.
-std::map<int32_t, std::vector<Copy>> ReadAll(const std::string& bootstrap, const std::string& topic,
-                                             int partitions) {
-  std::map<int32_t, std::vector<Copy>> out;
-  auto consumer = kafka::Consumer::Create(kafka::Properties{{"bootstrap.servers", bootstrap},
-                                                            {"group.id", "verifier"},
-                                                            {"enable.partition.eof", "true"},
-                                                            {"enable.auto.commit", "false"}});
-  EXPECT_TRUE(consumer.ok()) << consumer.status();
-  if (!consumer.ok()) return out;
-  std::vector<kafka::TopicPartitionOffset> assign;
-  for (int p = 0; p < partitions; ++p) assign.emplace_back(topic, p, kafka::kOffsetBeginning);
-  EXPECT_TRUE((*consumer)->Assign(assign).ok());
-  std::set<int32_t> open;
-  for (int p = 0; p < partitions; ++p) open.insert(p);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!open.empty() && std::chrono::steady_clock::now() < deadline) {
-    auto batch = (*consumer)->ConsumeBatch(std::chrono::milliseconds(200), 10000);
-    if (!batch.ok()) continue;
-    for (auto& m : *batch) {
-      if (m.is_partition_eof()) {
-        open.erase(m.partition());
-        continue;
-      }
-      if (!m.ok()) continue;
-      Copy c;
-      c.offset = m.offset();
-      if (m.key()) c.key = std::string(*m.key());
-      if (m.value()) c.value = std::string(*m.value());
-      for (const auto& h : m.headers()) {
-        c.headers.emplace_back(
-            std::string(h.name),
-            h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt);
-      }
-      c.timestamp_ms = m.timestamp_ms();
-      out[m.partition()].push_back(std::move(c));
-    }
-  }
-  EXPECT_TRUE(open.empty()) << "partitions did not reach their end";
-  (void)(*consumer)->Close();
-  return out;
-}
-
-std::optional<replication::Provenance> ProvenanceOf(const Copy& c) {
-  for (const auto& [n, v] : c.headers) {
-    if (n == replication::kProvenanceHeader && v) return replication::DecodeProvenance(*v);
-  }
-  return std::nullopt;
-}
-
-size_t CountAll(const std::map<int32_t, std::vector<Copy>>& m) {
-  size_t n = 0;
-  for (const auto& [p, v] : m) n += v.size();
-  return n;
-}
-
-class Kmirrord {
- public:
-  Kmirrord(const std::string& dir, const std::string& config) : dir_(dir) {
-    config_path_ = dir + "/kmirrord.toml";
-    std::ofstream(config_path_) << config;
-  }
-  void Start() {
-    auto p = Subprocess::Start({BinPath("kmirrord"), "--config", config_path_}, "",
-                               dir_ + "/kmirrord.log");
-    ASSERT_TRUE(p);
-    proc_ = std::make_unique<Subprocess>(std::move(*p));
-  }
-  Subprocess& proc() { return *proc_; }
-  std::string Log() const { return ReadFile(dir_ + "/kmirrord.log"); }
-  // The metrics port from the "started" log line.
-  int MetricsPort() {
-    std::regex re("metrics_port=([0-9]+)");
-    for (int i = 0; i < 200; ++i) {
-      std::smatch m;
-      std::string log = Log();
-      if (std::regex_search(log, m, re)) return std::stoi(m[1]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return 0;
-  }
-
- private:
-  std::string dir_;
-  std::string config_path_;
-  std::unique_ptr<Subprocess> proc_;
-};
-
-std::string Config(SandboxProcess& sb, const std::string& extra_flow = "") {
-  return "[daemon]\ninstance_id = \"test\"\ndrain_timeout = \"10s\"\n"
-         "[clusters.A]\nbootstrap_servers = \"" +
-         sb.Bootstrap("A") +
-         "\"\n"
-         "[clusters.B]\nbootstrap_servers = \"" +
-         sb.Bootstrap("B") +
-         "\"\n"
-         "[[flows]]\nsource = \"A\"\ntarget = \"B\"\ntopic_refresh_interval = \"1s\"\n" +
-         extra_flow + "[metrics]\nlisten = \"127.0.0.1:0\"\n";
-}
-
-template <typename F>
-bool WaitFor(F f, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (f()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  return false;
-}
 
 class ReplicationTest : public ::testing::Test {
  protected:
@@ -182,7 +66,7 @@ TEST_F(ReplicationTest, EveryFieldArrivesInTheSamePartitionUnderEveryCompression
     ASSERT_TRUE(producer->Flush(std::chrono::seconds(10)).ok());
   }
   ASSERT_EQ(delivery_errors_, 0);
-  Kmirrord k(dir_.path(), Config(*sb_));
+  Kmirrord k(dir_.path(), FlowConfig(*sb_));
   k.Start();
   std::map<int32_t, std::vector<Copy>> got;
   ASSERT_TRUE(WaitFor([&] {
@@ -272,7 +156,7 @@ TEST_F(ReplicationTest, ExactlyOncePerPartitionAcrossTenSigkills) {
   });
   // A short session so that a killed instance's partitions move on quickly.
   Kmirrord k(dir_.path(),
-             Config(*sb_, "[flows.source_kafka]\n\"session.timeout.ms\" = \"6000\"\n"));
+             FlowConfig(*sb_, "[flows.source_kafka]\n\"session.timeout.ms\" = \"6000\"\n"));
   std::mt19937 rng(7);
   size_t copied = 0;
   for (int kill = 0; kill < 10; ++kill) {
