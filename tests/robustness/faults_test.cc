@@ -134,7 +134,10 @@ TEST_F(FaultsTest, TargetDownForAMinuteStallsResumesAndStaysWithinTheMemoryBound
               static_cast<long long>(rss_before), static_cast<long long>(rss_peak));
   // The bound: 4 MiB in flight plus 2 MiB prefetch, with room for allocator slack; the backlog
   // (~48 MB) must not be buffered.
+#if !defined(__SANITIZE_ADDRESS__)
+  // (Under AddressSanitizer the allocator's quarantine makes RSS meaningless.)
   EXPECT_LT(rss_peak - rss_before, 32 * 1024) << "memory grew with the backlog";
+#endif
   // Nothing is lost. Duplicates are counted, not failed: librdkafka 2.0.2's mock checks producer
   // sequence numbers only for transactional producers, so a batch the idempotent producer retries
   // after the outage cut its acknowledgement off is written twice in the sandbox, where a broker
