@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "fmt/format.h"
+#include "lib/kafka/consumer.h"
+#include "lib/replication/provenance.h"
 
 namespace kmirror::bench {
 
@@ -22,8 +24,7 @@ int64_t WallMicros() {
 }
 
 double MonoSeconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 void Progress(const std::string& line) {
@@ -69,12 +70,10 @@ kafka::Properties ProducerProperties(const std::string& bootstrap, const std::st
 
 kafka::Properties ConsumerProperties(const std::string& bootstrap, const std::string& client_id) {
   // librdkafka 2.0.2 needs a group.id even for manual assignment; nothing is ever committed.
-  return kafka::Properties{{"bootstrap.servers", bootstrap},
-                           {"client.id", client_id},
-                           {"group.id", "bench." + client_id},
-                           {"enable.auto.commit", "false"},
-                           {"enable.auto.offset.store", "false"},
-                           {"enable.partition.eof", "false"}};
+  return kafka::Properties{
+      {"bootstrap.servers", bootstrap},      {"client.id", client_id},
+      {"group.id", "bench." + client_id},    {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"}, {"enable.partition.eof", "false"}};
 }
 
 absl::StatusOr<std::unique_ptr<CountingProducer>> CountingProducer::Create(
@@ -98,8 +97,7 @@ absl::Status CountingProducer::Send(const kafka::ProduceRecord& record) {
 }
 
 absl::StatusOr<std::vector<int64_t>> EndOffsets(kafka::AdminClient& admin, const std::string& topic,
-                                                int partitions,
-                                                std::chrono::milliseconds timeout) {
+                                                int partitions, std::chrono::milliseconds timeout) {
   std::vector<kafka::TopicPartitionOffset> query;
   for (int p = 0; p < partitions; ++p) query.emplace_back(topic, p, kafka::kOffsetEnd);
   auto result = admin.ListOffsetsForTimes(query, timeout);
@@ -137,6 +135,13 @@ std::string KmirrordConfig(const FlowSetup& setup) {
   for (const auto& t : setup.topics) {
     topics += (topics.empty() ? "" : ", ") + fmt::format("\"{}\"", t);
   }
+  std::string source_kafka;
+  if (!setup.source_kafka.empty()) {
+    source_kafka = "[flows.source_kafka]\n";
+    for (const auto& [key, value] : setup.source_kafka) {
+      source_kafka += fmt::format("\"{}\" = \"{}\"\n", key, value);
+    }
+  }
   return fmt::format(
       "[daemon]\n"
       "instance_id = \"bench\"\n"
@@ -154,12 +159,15 @@ std::string KmirrordConfig(const FlowSetup& setup) {
       "target = \"B\"\n"
       "topics = [{}]\n"
       "group_id = \"{}\"\n"
+      "replication_policy = \"{}\"\n"
       "max_in_flight_bytes = \"{}\"\n"
+      "\n"
+      "{}"
       "\n"
       "[metrics]\n"
       "listen = \"{}\"\n",
       setup.log_level, setup.a_bootstrap, setup.b_bootstrap, topics, setup.group_id,
-      setup.max_in_flight, setup.metrics_listen);
+      setup.replication_policy, setup.max_in_flight, source_kafka, setup.metrics_listen);
 }
 
 absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> StartSandbox(int max_partitions_per_topic) {
@@ -170,6 +178,83 @@ absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> StartSandbox(int max_partition
   sandbox::ClusterOptions b = a;
   b.name = "B";
   return sandbox::Sandbox::Start({a, b});
+}
+
+CopyCheck VerifyCopy(const std::string& bootstrap, const std::string& topic,
+                     const std::vector<int64_t>& source_ends,
+                     const std::vector<int64_t>& target_ends) {
+  CopyCheck check;
+  const int partitions = static_cast<int>(source_ends.size());
+  auto consumer = kafka::Consumer::Create(ConsumerProperties(bootstrap, "bench-verify"));
+  if (!consumer.ok()) {
+    check.error = consumer.status().ToString();
+    return check;
+  }
+  std::vector<kafka::TopicPartitionOffset> assign;
+  for (int p = 0; p < partitions; ++p) assign.emplace_back(topic, p, kafka::kOffsetBeginning);
+  if (absl::Status s = (*consumer)->Assign(assign); !s.ok()) {
+    check.error = s.ToString();
+    return check;
+  }
+  // First target offset of each source offset per partition; -1 while not seen.
+  std::vector<std::vector<int64_t>> first_copy(partitions);
+  for (int p = 0; p < partitions; ++p) first_copy[p].assign(source_ends[p], -1);
+  std::vector<int64_t> next(partitions, -1);  // next target offset expected per partition
+  auto done = [&] {
+    for (int p = 0; p < partitions; ++p) {
+      if (next[p] < target_ends[p]) return false;
+    }
+    return true;
+  };
+  const double deadline = MonoSeconds() + 60;
+  while (!done()) {
+    if (MonoSeconds() > deadline) {
+      check.error = fmt::format("read {} records of {} within 60 s", check.read, Sum(target_ends));
+      return check;
+    }
+    auto batch = (*consumer)->ConsumeBatch(std::chrono::milliseconds(100), 10000);
+    if (!batch.ok()) {
+      check.error = batch.status().ToString();
+      return check;
+    }
+    for (const kafka::Message& m : *batch) {
+      if (!m.ok() || m.partition() < 0 || m.partition() >= partitions) continue;
+      const int p = m.partition();
+      if (next[p] < 0 && m.offset() > 0) {
+        check.error = fmt::format(
+            "{}[{}] starts at offset {}: the target's retention deleted "
+            "records, so the copy cannot be verified",
+            topic, p, m.offset());
+        return check;
+      }
+      next[p] = m.offset() + 1;
+      if (m.offset() >= target_ends[p]) continue;
+      ++check.read;
+      auto header = m.header(replication::kProvenanceHeader);
+      std::optional<replication::Provenance> prov;
+      if (header && *header) prov = replication::DecodeProvenance(**header);
+      if (!prov || prov->offset.value < 0 || prov->offset.value >= source_ends[p]) {
+        check.error = fmt::format("{}[{}] offset {} has no valid provenance for this source", topic,
+                                  p, m.offset());
+        return check;
+      }
+      int64_t& first = first_copy[p][prov->offset.value];
+      if (first < 0) {
+        first = m.offset();
+        ++check.distinct;
+      } else if (check.duplicate_examples.size() < 5) {
+        check.duplicate_examples.push_back(
+            fmt::format("partition {}: source offset {} at target offsets {} and {}", p,
+                        prov->offset.value, first, m.offset()));
+      }
+    }
+  }
+  for (const auto& partition : first_copy) {
+    check.missing += std::count(partition.begin(), partition.end(), int64_t{-1});
+  }
+  check.duplicates = check.read - check.distinct;
+  (void)(*consumer)->Close();
+  return check;
 }
 
 double Percentile(const std::vector<double>& sorted, double p) {

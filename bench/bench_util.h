@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -81,29 +82,48 @@ class CountingProducer {
 
 // High watermarks of partitions 0..partitions-1 of `topic`, in one ListOffsets round.
 absl::StatusOr<std::vector<int64_t>> EndOffsets(kafka::AdminClient& admin, const std::string& topic,
-                                                int partitions,
-                                                std::chrono::milliseconds timeout);
+                                                int partitions, std::chrono::milliseconds timeout);
 int64_t Sum(const std::vector<int64_t>& values);
 
 // Calls `done` every `interval` until it returns true (then true) or `timeout` passes (false).
 bool WaitUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout,
                std::chrono::milliseconds interval = std::chrono::milliseconds(100));
 
-// A kmirrord configuration with one flow A -> B (prefix policy: topic t appears on B as A.t).
+// A kmirrord configuration with one flow A -> B.
 struct FlowSetup {
   std::string a_bootstrap;
   std::string b_bootstrap;
   std::vector<std::string> topics;  // RE2 patterns
   std::string group_id;
+  std::string replication_policy = "prefix";  // or "identity" (topic t appears on B as t)
   std::string max_in_flight = "64MiB";
   std::string metrics_listen;  // "" disables the endpoint
   std::string log_level = "warn";
+  // librdkafka overrides for the flow's consumers ([flows.source_kafka]); empty: none.
+  std::map<std::string, std::string> source_kafka;
 };
 std::string KmirrordConfig(const FlowSetup& setup);
 
 // Clusters A and B, 3 brokers each, on loopback. Every topic reserves
 // `max_partitions_per_topic` partitions in the mock (see docs/sandbox.md).
 absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> StartSandbox(int max_partitions_per_topic = 16);
+
+// The result of matching a replicated topic, record by record, with its source partitions.
+struct CopyCheck {
+  std::string error;       // empty: verified
+  int64_t read = 0;        // records read from the target topic
+  int64_t distinct = 0;    // distinct source offsets among them (provenance header)
+  int64_t duplicates = 0;  // read - distinct: copies written more than once
+  int64_t missing = 0;     // source offsets in [0, source end) the target does not hold
+  // A few duplicated copies: "p3: source offset 1234 at target offsets 1230, 1241".
+  std::vector<std::string> duplicate_examples;
+};
+// Reads every record of `topic` on the cluster at `bootstrap` (partitions 0..n-1, up to
+// `target_ends`) and checks, by kmirrord's provenance header, that each source offset in
+// [0, source_ends[p]) is there exactly once. Fails if the target's retention deleted records.
+CopyCheck VerifyCopy(const std::string& bootstrap, const std::string& topic,
+                     const std::vector<int64_t>& source_ends,
+                     const std::vector<int64_t>& target_ends);
 
 // Nearest-rank percentile (0 < p <= 100) of ascending `sorted`; 0 when empty.
 double Percentile(const std::vector<double>& sorted, double p);

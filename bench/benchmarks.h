@@ -4,29 +4,36 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
+
+#include "bench/bench_util.h"
 
 namespace kmirror::bench {
 
 // ---- 1. Throughput ceilings and the replicator's ratio -----------------------------------------
 
 struct ThroughputOptions {
-  int partitions = 6;
-  int64_t records = 90000;  // per round, all of them pre-loaded on A
+  // The sandbox moves a few hundred thousand to millions of records per second but keeps only
+  // ~5 MB per partition: many partitions make a data set large enough to time.
+  int partitions = 48;
+  int64_t records = 720000;  // per round (15,000 per partition), all pre-loaded on A
   size_t value_bytes = 200;
   int rounds = 3;
   std::string max_in_flight = "64MiB";  // kmirrord's flow setting (the default)
+  // Diagnostic variant (c2): kmirrord with these [flows.source_kafka] overrides; empty: skipped.
+  std::map<std::string, std::string> tuned_source_kafka = {{"queued.min.messages", "10000000"}};
 };
 
 // Records moved inside a timed window. The window starts when the first record is seen (so
 // connection set-up, group joins and topic discovery are excluded) and ends when the last one is.
 struct Rate {
-  std::string error;        // empty: measured
-  int64_t records = 0;      // records moved inside the window
-  double seconds = 0;       // window length
-  double total_seconds = 0; // from the start of the step, start-up included
-  double bytes = 0;         // key + value + header bytes moved inside the window
+  std::string error;         // empty: measured
+  int64_t records = 0;       // records moved inside the window
+  double seconds = 0;        // window length
+  double total_seconds = 0;  // from the start of the step, start-up included
+  double bytes = 0;          // key + value + header bytes moved inside the window
 
   bool ok() const { return error.empty(); }
   double records_per_second() const { return seconds > 0 ? records / seconds : 0; }
@@ -34,16 +41,17 @@ struct Rate {
 };
 
 struct ThroughputRound {
-  Rate consume;    // (a) librdkafka consumer on A alone
-  Rate produce;    // (b) librdkafka producer into B alone
-  Rate replicate;  // (c) kmirrord (daemon::Service in-process) A -> B
-  Rate naive;      // (d) consume -> copy -> produce loop A -> B
+  Rate consume;          // (a) librdkafka consumer on A alone
+  Rate produce;          // (b) librdkafka producer into B alone
+  Rate replicate;        // (c) kmirrord (daemon::Service in-process) A -> B
+  Rate replicate_tuned;  // (c2) the same with ThroughputOptions::tuned_source_kafka
+  Rate naive;            // (d) consume -> copy -> produce loop A -> B
 };
 
 struct ThroughputResult {
   ThroughputOptions options;
-  std::string error;          // set-up failure: no rounds
-  double record_bytes = 0;    // mean key + value + header bytes per record
+  std::string error;        // set-up failure: no rounds
+  double record_bytes = 0;  // mean key + value + header bytes per record
   std::vector<ThroughputRound> rounds;
 };
 
@@ -73,8 +81,12 @@ struct LatencyResult {
   double achieved_rate = 0;     // records per second over the measured window
   Percentiles target;           // consumer on B: receipt time - source CreateTime
   Percentiles source;           // consumer on A: the same, without replication (reference)
-  double kmirrord_mean_ms = 0;  // Service::Status(): latency_ms_sum / latency_count
+  Percentiles target_all;       // consumer on B, warm-up included
+  double kmirrord_mean_ms = 0;  // Service::Status(): latency_ms_sum / latency_count, all records
   int64_t kmirrord_count = 0;
+  // The same between a snapshot taken when the measured window began (up to 1 s old) and the end.
+  double kmirrord_window_mean_ms = 0;
+  int64_t kmirrord_window_count = 0;
 };
 
 LatencyResult RunLatency(const LatencyOptions& options);
@@ -84,13 +96,16 @@ LatencyResult RunLatency(const LatencyOptions& options);
 struct OutageOptions {
   std::string kmirrord;  // path of the kmirrord binary
   std::string work_dir;  // configuration and log files
+  // 3,000 records/s for 50 s over 12 partitions keeps every partition, copies included, below
+  // the sandbox's ~5 MB retention, so the copy can be checked record by record; the 30 s backlog
+  // (~22 MB) is well above max_in_flight_bytes.
   int partitions = 12;
-  int rate = 5000;  // records per second written to A throughout
+  int rate = 3000;  // records per second written to A throughout
   int before_seconds = 10;
   int outage_seconds = 30;
-  int after_seconds = 15;  // producer keeps writing after the brokers are back
+  int after_seconds = 10;  // producer keeps writing after the brokers are back
   int catch_up_timeout_seconds = 120;
-  std::string max_in_flight = "16MiB";
+  std::string max_in_flight = "8MiB";
   size_t value_bytes = 200;
 };
 
@@ -107,7 +122,7 @@ struct OutageResult {
   OutageOptions options;
   std::string error;
   int64_t max_in_flight_bytes = 0;
-  double record_bytes = 0;  // key + value + header bytes per record
+  double record_bytes = 0;            // key + value + header bytes per record
   std::vector<OutageSample> samples;  // every 500 ms
   int64_t rss_start_kib = -1;         // once partitions were assigned, before any traffic
   int64_t rss_before_kib = -1;        // last sample before the brokers went down
@@ -117,12 +132,14 @@ struct OutageResult {
   int64_t rss_after_kib = -1;         // after catching up
   double in_flight_peak_bytes = -1;
   int64_t produced = 0;
-  int64_t source_end = 0;  // sum of A's end offsets after the producer stopped
-  int64_t target_end = 0;  // sum of B's end offsets once caught up (or at the timeout)
-  bool caught_up = false;
+  int64_t source_end = 0;       // sum of A's end offsets after the producer stopped
+  int64_t target_end = 0;       // sum of B's end offsets once caught up (or at the timeout)
+  bool caught_up = false;       // every partition of B reached its source partition's end offset
+  CopyCheck check;              // record-by-record comparison, once caught up
   double catch_up_seconds = 0;  // from the producer's stop to target == source
-  double lost_metric = 0;       // kmirror_records_lost_total
-  std::string exit;             // how kmirrord ended
+  double catch_up_after_outage_seconds = 0;  // from the brokers' return to target == source
+  double lost_metric = 0;                    // kmirror_records_lost_total
+  std::string exit;                          // how kmirrord ended
 };
 
 OutageResult RunOutage(const OutageOptions& options);
@@ -148,10 +165,12 @@ struct IdleResult {
   IdleCase setup;
   std::string error;
   double ready_seconds = 0;   // kmirrord start to every partition resolved
+  int settle_seconds = 0;     // idle time before the window
   double window_seconds = 0;  // CPU measurement window
   int64_t assigned = 0;
   int64_t resolved = 0;
-  double cpu_percent = -1;          // of one core, over the measurement window
+  double cpu_percent = -1;                    // of one core, over the measurement window
+  double librdkafka_broker_cpu_percent = -1;  // the part spent in librdkafka's rdk:broker* threads
   double sandbox_cpu_percent = -1;  // the bench process (both sandbox clusters), same window
   int64_t rss_kib = -1;
   int threads = -1;

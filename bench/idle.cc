@@ -54,19 +54,31 @@ IdleResult RunCase(const IdleOptions& options, const IdleCase& c) {
   Progress(fmt::format("idle {} partitions: owned after {:.1f} s; settling {} s, measuring {} s",
                        c.partitions(), result.ready_seconds, options.settle_seconds,
                        options.measure_seconds));
+  result.settle_seconds = options.settle_seconds;
   std::this_thread::sleep_for(std::chrono::seconds(options.settle_seconds));
 
   const pid_t pid = (*kmirrord)->pid();
+  auto threads_before = ReadThreadCpuSeconds(pid);
   auto cpu_before = ReadCpuSeconds(pid);
   auto self_before = ReadCpuSeconds(getpid());
   const double window_start = MonoSeconds();
   std::this_thread::sleep_for(std::chrono::seconds(options.measure_seconds));
   auto cpu_after = ReadCpuSeconds(pid);
+  auto threads_after = ReadThreadCpuSeconds(pid);
   auto self_after = ReadCpuSeconds(getpid());
   const double window = MonoSeconds() - window_start;
   result.window_seconds = window;
   if (cpu_before.ok() && cpu_after.ok()) {
     result.cpu_percent = (*cpu_after - *cpu_before) / window * 100;
+  }
+  if (threads_before.ok() && threads_after.ok()) {
+    double brokers = 0;
+    for (const auto& [name, seconds] : *threads_after) {
+      if (name.rfind("rdk:broker", 0) != 0) continue;
+      auto before = threads_before->find(name);
+      brokers += seconds - (before == threads_before->end() ? 0 : before->second);
+    }
+    result.librdkafka_broker_cpu_percent = brokers / window * 100;
   }
   if (self_before.ok() && self_after.ok()) {
     result.sandbox_cpu_percent = (*self_after - *self_before) / window * 100;

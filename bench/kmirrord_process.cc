@@ -7,9 +7,10 @@
 
 namespace kmirror::bench {
 
-absl::StatusOr<std::unique_ptr<KmirrordProcess>> KmirrordProcess::Start(
-    const std::string& binary, const std::string& work_dir, const std::string& name,
-    FlowSetup setup) {
+absl::StatusOr<std::unique_ptr<KmirrordProcess>> KmirrordProcess::Start(const std::string& binary,
+                                                                        const std::string& work_dir,
+                                                                        const std::string& name,
+                                                                        FlowSetup setup) {
   auto port = FreeLoopbackPort();
   if (!port.ok()) return port.status();
   setup.metrics_listen = fmt::format("127.0.0.1:{}", *port);
@@ -46,22 +47,21 @@ absl::Status KmirrordProcess::WaitOwned(int64_t partitions, std::chrono::seconds
       [&] {
         if (!child_->Running()) return true;
         if (auto metrics = Scrape(); metrics.ok()) {
-          *assigned = static_cast<int64_t>(
-              SumMetric(*metrics, "kmirror_assigned_partitions").value_or(0));
+          *assigned =
+              static_cast<int64_t>(SumMetric(*metrics, "kmirror_assigned_partitions").value_or(0));
         }
         *resolved = Resolved();
         return *assigned == partitions && *resolved >= partitions;
       },
       timeout, std::chrono::milliseconds(500));
   if (!child_->Running()) {
-    return absl::InternalError(
-        fmt::format("kmirrord exited ({}); see {}", child_->Stop(std::chrono::seconds(0)),
-                    log_path_));
+    return absl::InternalError(fmt::format("kmirrord exited ({}); see {}",
+                                           child_->Stop(std::chrono::seconds(0)), log_path_));
   }
   if (!owned) {
-    return absl::DeadlineExceededError(fmt::format(
-        "after {} s kmirrord had {} of {} partitions assigned and {} resolved", timeout.count(),
-        *assigned, partitions, *resolved));
+    return absl::DeadlineExceededError(
+        fmt::format("after {} s kmirrord had {} of {} partitions assigned and {} resolved",
+                    timeout.count(), *assigned, partitions, *resolved));
   }
   return absl::OkStatus();
 }

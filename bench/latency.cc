@@ -19,8 +19,7 @@ namespace {
 // is at or after `measure_from_ms`, its receipt time minus its timestamp (ms).
 class LatencyObserver {
  public:
-  LatencyObserver(std::string bootstrap, std::string topic, int partitions,
-                  int64_t measure_from_ms)
+  LatencyObserver(std::string bootstrap, std::string topic, int partitions, int64_t measure_from_ms)
       : bootstrap_(std::move(bootstrap)),
         topic_(std::move(topic)),
         partitions_(partitions),
@@ -43,8 +42,7 @@ class LatencyObserver {
 
   // Waits until `expected` records were received or `timeout` passed, then stops reading.
   void Finish(int64_t expected, std::chrono::milliseconds timeout) {
-    WaitUntil([&] { return received_.load() >= expected; }, timeout,
-              std::chrono::milliseconds(20));
+    WaitUntil([&] { return received_.load() >= expected; }, timeout, std::chrono::milliseconds(20));
     stop_.store(true);
     if (thread_.joinable()) thread_.join();
   }
@@ -52,6 +50,7 @@ class LatencyObserver {
   int64_t received() const { return received_.load(); }
   // Valid after Finish().
   const std::vector<double>& latencies() const { return latencies_; }
+  const std::vector<double>& all_latencies() const { return all_latencies_; }
 
  private:
   void Loop() {
@@ -62,7 +61,9 @@ class LatencyObserver {
       for (const kafka::Message& m : *batch) {
         if (!m.ok()) continue;
         received_.fetch_add(1);
-        if (m.timestamp_ms() >= measure_from_ms_) latencies_.push_back(now_ms - m.timestamp_ms());
+        const double latency = now_ms - m.timestamp_ms();
+        if (m.timestamp_ms() >= measure_from_ms_) latencies_.push_back(latency);
+        all_latencies_.push_back(latency);
       }
     }
     (void)consumer_->Close();
@@ -75,7 +76,9 @@ class LatencyObserver {
   std::unique_ptr<kafka::Consumer> consumer_;
   std::atomic<int64_t> received_{0};
   std::atomic<bool> stop_{false};
-  std::vector<double> latencies_;  // written by the thread, read after it joined
+  // Written by the thread, read after it joined: the measured window, and every record.
+  std::vector<double> latencies_;
+  std::vector<double> all_latencies_;
   std::thread thread_;
 };
 
@@ -156,6 +159,8 @@ LatencyResult RunLatency(const LatencyOptions& options) {
     return result;
   }
 
+  replication::FlowStatus at_window_start;
+  bool window_snapshot = false;
   Progress(fmt::format("latency: producing {} records/s for {} + {} s", options.rate,
                        options.warmup_seconds, options.seconds));
   RecordFactory factory(topic, Workload{options.partitions, options.value_bytes});
@@ -170,6 +175,12 @@ LatencyResult RunLatency(const LatencyOptions& options) {
       kafka::ProduceRecord r = factory.Make(sent);
       r.timestamp_ms = WallMillis();
       if (r.timestamp_ms >= measure_from_ms) {
+        if (!window_snapshot) {
+          // Status() is published once a second: this snapshot is up to 1 s old.
+          auto status = (*service)->Status();
+          if (!status.empty()) at_window_start = status[0];
+          window_snapshot = true;
+        }
         if (sent_in_window++ == 0) window_start = MonoSeconds();
         window_end = MonoSeconds();
       }
@@ -192,9 +203,10 @@ LatencyResult RunLatency(const LatencyOptions& options) {
   result.received_source = source.received();
   result.target = Summarize(target.latencies());
   result.source = Summarize(source.latencies());
+  result.target_all = Summarize(target.all_latencies());
   if (result.produced != total) {
-    result.error = fmt::format("only {} of {} records were acknowledged by A", result.produced,
-                               total);
+    result.error =
+        fmt::format("only {} of {} records were acknowledged by A", result.produced, total);
   } else if (result.received_target != result.produced) {
     result.error = fmt::format("B returned {} of {} records within 30 s", result.received_target,
                                result.produced);
@@ -205,6 +217,12 @@ LatencyResult RunLatency(const LatencyOptions& options) {
   if (!status.empty() && status[0].latency_count > 0) {
     result.kmirrord_count = status[0].latency_count;
     result.kmirrord_mean_ms = status[0].latency_ms_sum / status[0].latency_count;
+    const int64_t n = status[0].latency_count - at_window_start.latency_count;
+    if (n > 0) {
+      result.kmirrord_window_count = n;
+      result.kmirrord_window_mean_ms =
+          (status[0].latency_ms_sum - at_window_start.latency_ms_sum) / n;
+    }
   }
   (void)(*service)->Stop(std::chrono::seconds(5));
   return result;

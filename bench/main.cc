@@ -57,8 +57,7 @@ int main(int argc, char** argv) {
   app.add_option("--doc", doc_path, "write the Markdown report here")->required();
   app.add_option("--kmirrord", kmirrord, "kmirrord binary for the separate-process benchmarks")
       ->capture_default_str();
-  app.add_option("--work-dir", work_dir, "configurations and kmirrord logs")
-      ->capture_default_str();
+  app.add_option("--work-dir", work_dir, "configurations and kmirrord logs")->capture_default_str();
   app.add_option("--librdkafka-version", librdkafka_version, "printed in the report");
   app.add_option("--only", only, "benchmarks to run (default all)")
       ->delimiter(',')
@@ -94,9 +93,11 @@ int main(int argc, char** argv) {
   report.librdkafka_version = librdkafka_version;
   report.started_utc = UtcNow();
   report.quick = quick;
+  report.load_start = LoadAverage();
   const double start = MonoSeconds();
 
   if (wanted("throughput")) {
+    report.load_before["throughput"] = LoadAverage();
     ThroughputOptions o = throughput;
     if (quick) {
       o.records = 30000;
@@ -106,6 +107,7 @@ int main(int argc, char** argv) {
     if (!report.throughput->error.empty()) Progress("throughput: " + report.throughput->error);
   }
   if (wanted("latency")) {
+    report.load_before["latency"] = LoadAverage();
     LatencyOptions o;
     if (quick) o.seconds = 5;
     report.latency = RunLatency(o);
@@ -114,6 +116,7 @@ int main(int argc, char** argv) {
                          l.target.p99, l.target.p999, l.error));
   }
   if (wanted("outage")) {
+    report.load_before["outage"] = LoadAverage();
     OutageOptions o;
     o.kmirrord = kmirrord;
     o.work_dir = work_dir;
@@ -128,6 +131,7 @@ int main(int argc, char** argv) {
                          r.rss_before_kib, r.rss_peak_kib, r.caught_up, r.error));
   }
   if (wanted("idle")) {
+    report.load_before["idle"] = LoadAverage();
     IdleOptions o;
     o.kmirrord = kmirrord;
     o.work_dir = work_dir;
@@ -143,6 +147,7 @@ int main(int argc, char** argv) {
     }
   }
   report.elapsed_seconds = MonoSeconds() - start;
+  report.load_end = LoadAverage();
 
   std::ofstream out(doc_path, std::ios::trunc);
   out << RenderMarkdown(report);

@@ -116,8 +116,10 @@ OutageResult RunOutage(const OutageOptions& options) {
     result.error = s.ToString();
     return result;
   }
-  auto admin_a = kafka::AdminClient::Create(kafka::Properties{{"bootstrap.servers", a->bootstrap()}});
-  auto admin_b = kafka::AdminClient::Create(kafka::Properties{{"bootstrap.servers", b->bootstrap()}});
+  auto admin_a =
+      kafka::AdminClient::Create(kafka::Properties{{"bootstrap.servers", a->bootstrap()}});
+  auto admin_b =
+      kafka::AdminClient::Create(kafka::Properties{{"bootstrap.servers", b->bootstrap()}});
   if (!admin_a.ok() || !admin_b.ok()) {
     result.error = "admin clients: " + admin_a.status().ToString() + admin_b.status().ToString();
     return result;
@@ -168,6 +170,7 @@ OutageResult RunOutage(const OutageOptions& options) {
   const double up_at = down_at + options.outage_seconds;
   const double stop_at = up_at + options.after_seconds;
   bool down = false, up = false;
+  double up_at_mono = 0;
   absl::Status faults;
   for (int tick = 0;; ++tick) {
     const double t = MonoSeconds() - start;
@@ -179,6 +182,7 @@ OutageResult RunOutage(const OutageOptions& options) {
     if (down && !up && t >= up_at) {
       faults.Update(SetBrokersUp(*b, true));
       up = true;
+      up_at_mono = MonoSeconds();
       Progress("outage: all B brokers up");
     }
     if (t >= stop_at) break;
@@ -190,8 +194,8 @@ OutageResult RunOutage(const OutageOptions& options) {
   result.produced = producer.delivered();
   const double stopped_at = MonoSeconds();
   if (!faults.ok() || !producer.error().ok()) {
-    result.error = "fault injection / producer: " + faults.ToString() + " " +
-                   producer.error().ToString();
+    result.error =
+        "fault injection / producer: " + faults.ToString() + " " + producer.error().ToString();
   }
 
   auto source_ends = EndOffsets(**admin_a, topic, options.partitions, std::chrono::seconds(10));
@@ -208,9 +212,14 @@ OutageResult RunOutage(const OutageOptions& options) {
     auto ends = EndOffsets(**admin_b, "A." + topic, options.partitions, std::chrono::seconds(2));
     if (ends.ok()) target_ends = *ends;
     result.samples.push_back(Sample(**kmirrord, t, "catch-up", result.produced));
-    if (ends.ok() && *ends == *source_ends) {
+    bool caught_up = ends.ok();
+    for (int p = 0; caught_up && p < options.partitions; ++p) {
+      caught_up = (*ends)[p] >= (*source_ends)[p];
+    }
+    if (caught_up) {
       result.caught_up = true;
       result.catch_up_seconds = MonoSeconds() - stopped_at;
+      result.catch_up_after_outage_seconds = MonoSeconds() - up_at_mono;
       break;
     }
     if (MonoSeconds() - stopped_at > options.catch_up_timeout_seconds) break;
@@ -227,11 +236,15 @@ OutageResult RunOutage(const OutageOptions& options) {
     result.lost_metric = SumMetric(*metrics, "kmirror_records_lost_total").value_or(0);
   }
   result.exit = (*kmirrord)->Stop();
+  if (result.caught_up) {
+    Progress("outage: checking every copy on B against its source offset");
+    result.check = VerifyCopy(b->bootstrap(), "A." + topic, *source_ends, target_ends);
+  }
   Summarize(result);
   if (result.error.empty() && !result.caught_up) {
-    result.error = fmt::format("B held {} of {} records {} s after the producer stopped",
-                               result.target_end, result.source_end,
-                               options.catch_up_timeout_seconds);
+    result.error =
+        fmt::format("B held {} of {} records {} s after the producer stopped", result.target_end,
+                    result.source_end, options.catch_up_timeout_seconds);
   }
   return result;
 }

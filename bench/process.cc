@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -81,6 +82,9 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  // Nothing else is inherited: a listening socket of the in-process sandbox kept open by the child
+  // would keep accepting connections for a broker that was taken down, and block its restart.
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
   // The child starts with no blocked signals and default handlers, whatever this process uses.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -147,8 +151,10 @@ absl::StatusOr<int> ReadThreads(pid_t pid) {
   return static_cast<int>(*n);
 }
 
-absl::StatusOr<double> ReadCpuSeconds(pid_t pid) {
-  auto text = ReadWholeFile(fmt::format("/proc/{}/stat", pid));
+namespace {
+// utime + stime of a /proc/.../stat file, in seconds.
+absl::StatusOr<double> StatCpuSeconds(const std::string& path) {
+  auto text = ReadWholeFile(path);
   if (!text.ok()) return text.status();
   // Fields after the parenthesised command name start at field 3 (state); utime and stime are
   // fields 14 and 15, in clock ticks.
@@ -161,8 +167,29 @@ absl::StatusOr<double> ReadCpuSeconds(pid_t pid) {
     if (n == 14) utime = std::strtoll(field.c_str(), nullptr, 10);
     if (n == 15) stime = std::strtoll(field.c_str(), nullptr, 10);
   }
-  if (utime < 0 || stime < 0) return absl::InternalError("malformed /proc/<pid>/stat");
+  if (utime < 0 || stime < 0) return absl::InternalError("malformed " + path);
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+}  // namespace
+
+absl::StatusOr<double> ReadCpuSeconds(pid_t pid) {
+  return StatCpuSeconds(fmt::format("/proc/{}/stat", pid));
+}
+
+absl::StatusOr<std::map<std::string, double>> ReadThreadCpuSeconds(pid_t pid) {
+  std::map<std::string, double> by_name;
+  std::error_code ec;
+  const std::string task_dir = fmt::format("/proc/{}/task", pid);
+  for (const auto& task : std::filesystem::directory_iterator(task_dir, ec)) {
+    auto cpu = StatCpuSeconds(task.path().string() + "/stat");
+    auto name = ReadWholeFile(task.path().string() + "/comm");
+    if (!cpu.ok() || !name.ok()) continue;  // the thread ended meanwhile
+    std::string comm = *name;
+    while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+    by_name[comm] += *cpu;
+  }
+  if (ec) return absl::NotFoundError(fmt::format("cannot list {}: {}", task_dir, ec.message()));
+  return by_name;
 }
 
 absl::StatusOr<uint16_t> FreeLoopbackPort() {

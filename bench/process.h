@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,9 @@ class ChildProcess {
 absl::StatusOr<int64_t> ReadRssKib(pid_t pid);
 // User plus system CPU time of a process (all threads) in seconds.
 absl::StatusOr<double> ReadCpuSeconds(pid_t pid);
+// CPU seconds (user + system) of each thread of a process, summed by thread name ("rdk:broker1"
+// and "rdk:broker2" count separately).
+absl::StatusOr<std::map<std::string, double>> ReadThreadCpuSeconds(pid_t pid);
 // Number of threads of a process.
 absl::StatusOr<int> ReadThreads(pid_t pid);
 

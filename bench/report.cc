@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "bench/bench_util.h"
 #include "fmt/format.h"
@@ -71,6 +74,13 @@ std::string RatioCell(const std::optional<double>& r) {
   return r ? fmt::format("{:.2f}", *r) : "n/a";
 }
 
+// "Load average (1, 5, 15 min) when this benchmark started: ..." for noisy shared machines.
+void RenderLoad(const Report& report, const std::string& benchmark, std::ostringstream& md) {
+  auto it = report.load_before.find(benchmark);
+  if (it == report.load_before.end()) return;
+  md << "Load average (1, 5, 15 min) when this benchmark started: " << it->second << ".\n\n";
+}
+
 // ---- throughput ---------------------------------------------------------------------------
 
 struct ThroughputSummary {
@@ -87,16 +97,27 @@ ThroughputSummary SummarizeThroughput(const ThroughputResult& t) {
   return ThroughputSummary{MedianOf(ratios), MedianOf(naive)};
 }
 
+std::string TunedSettings(const ThroughputOptions& o) {
+  std::string out;
+  for (const auto& [key, value] : o.tuned_source_kafka) {
+    out += fmt::format("{}`{} = {}`", out.empty() ? "" : ", ", key, value);
+  }
+  return out;
+}
+
 void RenderThroughput(const ThroughputResult& t, std::ostringstream& md) {
   const ThroughputOptions& o = t.options;
+  const bool tuned = !o.tuned_source_kafka.empty();
   md << "## 1. Throughput ceilings and replication ratio\n\n";
   md << fmt::format(
-      "**Setup.** Each round pre-loads a fresh topic `bench-<round>` on A ({} partitions) with {} "
-      "records: {}-byte random value, 12-byte key, two headers (`trace-id`, `source`), {:.0f} "
-      "bytes of key + value + headers per record, record i in partition i mod {}: {:.1f} MB of "
-      "record data per partition, below the sandbox's ~5 MB per-partition retention; the benchmark "
-      "checks that no log start offset moved on A or on B. Then, one after the other on the same "
-      "sandbox:\n\n",
+      "**Setup.** Each round starts a fresh sandbox and pre-loads topic `bench-<round>` on A "
+      "({} partitions) with {} records: {}-byte random value, 12-byte key, two headers "
+      "(`trace-id`, `source`), {:.0f} bytes of key + value + headers per record, record i in "
+      "partition i mod {}: {:.1f} MB of record data per partition, below the sandbox's ~5 MB "
+      "per-partition retention (the benchmark checks that no log start offset moved, on A and on "
+      "B). Many partitions are needed because the sandbox moves up to millions of records per "
+      "second but keeps only ~5 MB per partition: with 6 partitions the whole data set would be "
+      "read in tens of milliseconds, too short to time. Then, one after the other:\n\n",
       o.partitions, Thousands(double(o.records)), o.value_bytes, t.record_bytes, o.partitions,
       o.records * t.record_bytes / o.partitions / 1e6);
   md << "- **(a) consume-only**: one librdkafka consumer (`kafka::Consumer`, manual assignment "
@@ -108,31 +129,47 @@ void RenderThroughput(const ThroughputResult& t, std::ostringstream& md) {
         "`daemon::ParseConfigText` (one flow A -> B, defaults: prefix policy, provenance on, "
         "max_in_flight_bytes 64 MiB, producer acks=all, idempotent, linger.ms=5), runs in the "
         "benchmark process and copies the topic to `A.bench-<round>`; B's end offsets are read "
-        "every 5 ms.\n"
-        "- **(d) naive peer**: consumer poll -> copy each record into a produce call (same "
+        "every 5 ms.\n";
+  if (tuned) {
+    md << "- **(c2) kmirrord, diagnostic variant**: the same, plus " << TunedSettings(o)
+       << " in `[flows.source_kafka]` (librdkafka stops fetching while its prefetch queue holds "
+          "more than `queued.min.messages` records, 100,000 by default; see the notes), copying "
+          "to `bench-<round>` on B (identity naming, so that it gets a topic of its own). Not a "
+          "default; it shows where (c) loses time.\n";
+  }
+  md << "- **(d) naive peer**: consumer poll -> copy each record into a produce call (same "
         "partition, key, value, headers, timestamp) -> flush at the end; client settings as in "
         "(a) and (b).\n\n";
   md << "A rate counts the records moved between the first record seen and the last one, so "
         "start-up (connections, kmirrord's group join, which the sandbox's coordinator delays by "
-        "about 3 s, topic discovery) is left out; the last line gives kmirrord's time including "
-        "start-up. MB = 10^6 bytes of key + value + headers. Ratio = rate / min(consume-only, "
-        "produce-only) of the same round.\n\n";
+        "about 3 s, topic discovery) is left out; the line below the table gives kmirrord's time "
+        "including start-up. MB = 10^6 bytes of key + value + headers. Ratio = rate / "
+        "min(consume-only, produce-only) of the same round; the target is judged on (c).\n\n";
   if (!t.error.empty()) {
-    md << "**The benchmark failed before measuring: " << Cell(t.error) << "**\n\n";
-    return;
+    md << "**The benchmark failed: " << Cell(t.error) << "**\n\n";
+    if (t.rounds.empty()) return;
   }
-  md << "| round | (a) consume-only | (b) produce-only | (c) kmirrord | (d) naive | kmirrord "
-        "ratio | naive ratio |\n|---|---|---|---|---|---|---|\n";
-  std::vector<double> consume, produce, replicate, naive;
+  md << "| round | (a) consume-only | (b) produce-only | (c) kmirrord | ratio (c) |";
+  if (tuned) md << " (c2) kmirrord, tuned | ratio (c2) |";
+  md << " (d) naive | ratio (d) |\n|---|---|---|---|---|";
+  if (tuned) md << "---|---|";
+  md << "---|---|\n";
+  std::vector<double> consume, produce, replicate, replicate_tuned, naive;
+  std::vector<std::optional<double>> tuned_ratios;
   for (size_t i = 0; i < t.rounds.size(); ++i) {
     const ThroughputRound& r = t.rounds[i];
-    md << fmt::format("| {} | {} | {} | {} | {} | {} | {} |\n", i + 1, RateCell(r.consume),
-                      RateCell(r.produce), RateCell(r.replicate), RateCell(r.naive),
-                      RatioCell(Ratio(r, r.replicate)),
-                      RatioCell(Ratio(r, r.naive)));
+    md << fmt::format("| {} | {} | {} | {} | {} |", i + 1, RateCell(r.consume), RateCell(r.produce),
+                      RateCell(r.replicate), RatioCell(Ratio(r, r.replicate)));
+    if (tuned) {
+      md << fmt::format(" {} | {} |", RateCell(r.replicate_tuned),
+                        RatioCell(Ratio(r, r.replicate_tuned)));
+      tuned_ratios.push_back(Ratio(r, r.replicate_tuned));
+    }
+    md << fmt::format(" {} | {} |\n", RateCell(r.naive), RatioCell(Ratio(r, r.naive)));
     if (r.consume.ok()) consume.push_back(r.consume.records_per_second());
     if (r.produce.ok()) produce.push_back(r.produce.records_per_second());
     if (r.replicate.ok()) replicate.push_back(r.replicate.records_per_second());
+    if (r.replicate_tuned.ok()) replicate_tuned.push_back(r.replicate_tuned.records_per_second());
     if (r.naive.ok()) naive.push_back(r.naive.records_per_second());
   }
   const ThroughputSummary s = SummarizeThroughput(t);
@@ -141,9 +178,13 @@ void RenderThroughput(const ThroughputResult& t, std::ostringstream& md) {
     const double m = Median(v);
     return fmt::format("{} rec/s ({:.1f} MB/s)", Thousands(m), m * t.record_bytes / 1e6);
   };
-  md << fmt::format("| **median** | {} | {} | {} | {} | **{}** | {} |\n\n",
-                    median_cell(consume), median_cell(produce), median_cell(replicate),
-                    median_cell(naive), RatioCell(s.ratio), RatioCell(s.naive_ratio));
+  md << fmt::format("| **median** | {} | {} | {} | **{}** |", median_cell(consume),
+                    median_cell(produce), median_cell(replicate), RatioCell(s.ratio));
+  if (tuned) {
+    md << fmt::format(" {} | {} |", median_cell(replicate_tuned),
+                      RatioCell(MedianOf(tuned_ratios)));
+  }
+  md << fmt::format(" {} | {} |\n\n", median_cell(naive), RatioCell(s.naive_ratio));
   std::string startup;
   for (const auto& r : t.rounds) {
     if (r.replicate.ok()) {
@@ -151,8 +192,8 @@ void RenderThroughput(const ThroughputResult& t, std::ostringstream& md) {
     }
   }
   if (!startup.empty()) {
-    md << "kmirrord from `Service::Start()` until B held every record (start-up included): "
-       << startup << ".\n\n";
+    md << "(c) from `Service::Start()` until B held every record, start-up included: " << startup
+       << ".\n\n";
   }
 }
 
@@ -169,7 +210,9 @@ void RenderLatency(const LatencyResult& l, std::ostringstream& md) {
       "B records, for every copy, *time received by the consumer - source CreateTime* (same "
       "host, same clock). That is the whole path: the source producer's batching, kmirrord's "
       "fetch, produce and acknowledgement, and the B consumer's fetch. A consumer on A measures "
-      "the same for the source topic, as a reference for the part that is not replication.\n\n",
+      "the same for the source topic, as a reference for the part that is not replication. (The "
+      "run writes more than the sandbox keeps per partition, so retention trims the topics "
+      "while it runs; every record is read long before that, as the counts below show.)\n\n",
       o.partitions, Thousands(o.rate), o.warmup_seconds, o.seconds);
   if (!l.error.empty()) md << "**Measurement incomplete: " << Cell(l.error) << "**\n\n";
   if (l.target.count == 0) {
@@ -184,7 +227,15 @@ void RenderLatency(const LatencyResult& l, std::ostringstream& md) {
   };
   row("A -> kmirrord -> B (consumer on B)", l.target);
   if (l.source.count > 0) row("A only (consumer on A, reference)", l.source);
+  if (l.target_all.count > 0) row("A -> kmirrord -> B, warm-up included", l.target_all);
   md << "\n";
+  if (l.source.count > 0) {
+    md << fmt::format(
+        "Relative to the reference path (A only), replication added {:.1f} ms at p50 and "
+        "{:.1f} ms at p99. When the reference path itself shows a long tail, the machine or the "
+        "sandbox stalled during the run, not only the replication.\n\n",
+        l.target.p50 - l.source.p50, l.target.p99 - l.source.p99);
+  }
   md << fmt::format(
       "Achieved rate in the measured window: {} records/s. Records acknowledged by A: {}; read "
       "back from B: {}.\n\n",
@@ -192,10 +243,13 @@ void RenderLatency(const LatencyResult& l, std::ostringstream& md) {
       Thousands(double(l.received_target)));
   if (l.kmirrord_count > 0) {
     md << fmt::format(
-        "kmirrord's own latency (`Service::Status()`: `latency_ms_sum / latency_count`, target "
-        "acknowledgement - source timestamp, warm-up included): mean **{:.1f} ms** over {} "
-        "records.\n\n",
-        l.kmirrord_mean_ms, Thousands(double(l.kmirrord_count)));
+        "kmirrord's own latency histogram (`Service::Status()`: `latency_ms_sum / "
+        "latency_count`, i.e. the time kmirrord handled the target's acknowledgement - source "
+        "timestamp): mean **{:.1f} ms** over all {} records (warm-up included); {:.1f} ms over "
+        "the {} records acknowledged after the snapshot taken when the measured window began "
+        "(`Status()` is published once a second, so that snapshot may be up to 1 s early).\n\n",
+        l.kmirrord_mean_ms, Thousands(double(l.kmirrord_count)), l.kmirrord_window_mean_ms,
+        Thousands(double(l.kmirrord_window_count)));
   } else {
     md << "kmirrord's own latency histogram had no samples.\n\n";
   }
@@ -218,8 +272,8 @@ OutageVerdict JudgeOutage(const OutageResult& r) {
   v.measured = true;
   v.second_half_growth_kib = double(r.rss_end_outage_kib - r.rss_mid_outage_kib);
   v.flat = v.second_half_growth_kib * 1024 < kFlatFraction * r.max_in_flight_bytes;
-  v.no_loss = r.caught_up && r.target_end == r.source_end && r.source_end == r.produced &&
-              r.lost_metric == 0;
+  v.no_loss = r.caught_up && r.check.error.empty() && r.check.missing == 0 &&
+              r.source_end == r.produced && r.lost_metric == 0;
   return v;
 }
 
@@ -269,10 +323,39 @@ void RenderOutage(const OutageResult& r, std::ostringstream& md) {
   md << fmt::format("| records acknowledged by A / on A / on B | {} / {} / {} |\n",
                     Thousands(double(r.produced)), Thousands(double(r.source_end)),
                     Thousands(double(r.target_end)));
-  md << fmt::format("| caught up | {} |\n",
-                    r.caught_up ? fmt::format("yes, {:.1f} s after the producer stopped",
-                                              r.catch_up_seconds)
-                                : "**no**");
+  md << fmt::format(
+      "| caught up (every B partition at its source end offset) | {} |\n",
+      r.caught_up ? fmt::format("yes, {:.1f} s after the brokers came back ({:.1f} s after the "
+                                "producer stopped)",
+                                r.catch_up_after_outage_seconds, r.catch_up_seconds)
+                  : "**no**");
+  if (r.caught_up && r.catch_up_after_outage_seconds > 0) {
+    // Replicated records from the last outage sample to the first caught-up one.
+    double at_up = -1, at_end = -1;
+    for (const OutageSample& s : r.samples) {
+      if (s.phase == "outage" && s.replicated >= 0) at_up = s.replicated;
+      if (s.phase == "caught-up" && s.replicated >= 0 && at_end < 0) at_end = s.replicated;
+    }
+    if (at_up >= 0 && at_end > at_up) {
+      md << fmt::format(
+          "| replication rate while catching up | {} records/s (the producer kept writing {} "
+          "records/s) |\n",
+          Thousands((at_end - at_up) / r.catch_up_after_outage_seconds), Thousands(o.rate));
+    }
+  }
+  if (r.caught_up) {
+    md << fmt::format(
+        "| record-by-record check of B (provenance offsets) | {} |\n",
+        r.check.error.empty()
+            ? fmt::format("{} records read, {} distinct source offsets, **{} missing, {} "
+                          "duplicates**",
+                          Thousands(double(r.check.read)), Thousands(double(r.check.distinct)),
+                          Thousands(double(r.check.missing)), Thousands(double(r.check.duplicates)))
+            : "failed: " + Cell(r.check.error));
+    for (const std::string& example : r.check.duplicate_examples) {
+      md << "| duplicate | " << Cell(example) << " |\n";
+    }
+  }
   md << fmt::format("| `kmirror_records_lost_total` | {} |\n", Thousands(r.lost_metric));
   md << fmt::format("| kmirrord exit after SIGTERM | {} |\n\n", r.exit);
   if (v.measured) {
@@ -282,11 +365,13 @@ void RenderOutage(const OutageResult& r, std::ostringstream& md) {
         v.second_half_growth_kib / 1024, kFlatFraction * 100,
         MiBFromBytes(kFlatFraction * r.max_in_flight_bytes));
   }
-  md << "Timeline (every second sample, i.e. every 1 s; t = seconds since the producer "
-        "started):\n\n";
+  // At most ~40 rows: every 2 s for a normal run.
+  const size_t stride = std::max<size_t>(1, (r.samples.size() + 39) / 40);
+  md << fmt::format("Timeline (every {:.1f} s; t = seconds since the producer started):\n\n",
+                    stride * 0.5);
   md << "| t (s) | phase | RSS | in flight | replicated (kmirrord) | acknowledged by A |\n"
         "|---|---|---|---|---|---|\n";
-  for (size_t i = 0; i < r.samples.size(); i += 2) {
+  for (size_t i = 0; i < r.samples.size(); i += stride) {
     const OutageSample& s = r.samples[i];
     md << fmt::format("| {:.1f} | {} | {} | {} | {} | {} |\n", s.t, s.phase,
                       s.rss_kib < 0 ? "n/a" : MiB(double(s.rss_kib)),
@@ -305,26 +390,30 @@ void RenderIdle(const std::vector<IdleResult>& results, std::ostringstream& md) 
         "kmirrord runs as its own process replicating all of them (`topics = [\"idle-.*\"]`, "
         "default settings). Once it owns every partition (`kmirror_assigned_partitions`) and has "
         "read every target tail (one `partition resolved` log line per partition), it is left to "
-        "settle for a few seconds, then its CPU time (utime + stime of `/proc/PID/stat`, all "
+        "settle ("
+     << (results.empty() ? 0 : results[0].settle_seconds)
+     << " s), then its CPU time (utime + stime of `/proc/PID/stat`, all "
         "threads) is read over the window given below and its VmRSS at the end of it. "
         "**The sandbox's broker side is excluded**: it runs in the benchmark process, whose CPU "
         "in the same window is shown for context only. The window includes kmirrord's periodic "
         "work: the 1 s housekeeping and the topic discovery every 10 s (a metadata request to "
         "each cluster).\n\n";
   md << "| source partitions | topics x partitions | ready after | window | kmirrord CPU (% of "
-        "one core) | kmirrord RSS | kmirrord threads | sandbox CPU (excluded) |\n"
-        "|---|---|---|---|---|---|---|---|\n";
+        "one core) | of which librdkafka broker threads | kmirrord RSS | kmirrord threads | "
+        "sandbox CPU (excluded) |\n"
+        "|---|---|---|---|---|---|---|---|---|\n";
   for (const IdleResult& r : results) {
     if (!r.error.empty()) {
-      md << fmt::format("| {} | {} x {} | failed: {} | | | | | |\n", Thousands(r.setup.partitions()),
-                        r.setup.topics, r.setup.partitions_per_topic, Cell(r.error));
+      md << fmt::format("| {} | {} x {} | failed: {} | | | | | | |\n",
+                        Thousands(r.setup.partitions()), r.setup.topics,
+                        r.setup.partitions_per_topic, Cell(r.error));
       continue;
     }
-    md << fmt::format("| {} | {} x {} | {:.1f} s | {:.1f} s | {:.1f}% | {} | {} | {:.1f}% |\n",
-                      Thousands(r.setup.partitions()), r.setup.topics,
-                      r.setup.partitions_per_topic, r.ready_seconds, r.window_seconds,
-                      r.cpu_percent,
-                      MiB(double(r.rss_kib)), r.threads, r.sandbox_cpu_percent);
+    md << fmt::format(
+        "| {} | {} x {} | {:.1f} s | {:.1f} s | **{:.1f}%** | {:.1f}% | {} | {} | {:.1f}% |\n",
+        Thousands(r.setup.partitions()), r.setup.topics, r.setup.partitions_per_topic,
+        r.ready_seconds, r.window_seconds, r.cpu_percent, r.librdkafka_broker_cpu_percent,
+        MiB(double(r.rss_kib)), r.threads, r.sandbox_cpu_percent);
   }
   md << "\n";
 }
@@ -354,9 +443,9 @@ void RenderSummary(const Report& report, std::ostringstream& md) {
     if (l.target.count > 0 && l.error.empty()) {
       md << fmt::format(
           "| p99 end-to-end latency < {:.0f} ms at {} records/s | p99 {:.1f} ms (p50 {:.1f}, "
-          "p99.9 {:.1f}) | {} |\n",
+          "p99.9 {:.1f}; reference path A only: p99 {:.1f}) | {} |\n",
           kTargetP99Ms, Thousands(l.options.rate), l.target.p99, l.target.p50, l.target.p999,
-          YesNo(l.target.p99 < kTargetP99Ms));
+          l.source.p99, YesNo(l.target.p99 < kTargetP99Ms));
     } else {
       md << fmt::format(
           "| p99 end-to-end latency < {:.0f} ms at {} records/s | not measured ({}) | "
@@ -373,9 +462,10 @@ void RenderSummary(const Report& report, std::ostringstream& md) {
           "half of the outage; peak {} ({:+.1f} MiB over pre-outage) with max_in_flight_bytes "
           "{}; {} | {} |\n",
           r.options.outage_seconds, v.second_half_growth_kib / 1024, MiB(double(r.rss_peak_kib)),
-          (r.rss_peak_kib - r.rss_before_kib) / 1024.0,
-          MiBFromBytes(double(r.max_in_flight_bytes)),
-          v.no_loss ? "caught up, every record on B" : "did NOT catch up without loss",
+          (r.rss_peak_kib - r.rss_before_kib) / 1024.0, MiBFromBytes(double(r.max_in_flight_bytes)),
+          v.no_loss ? fmt::format("caught up, every source record on B ({} duplicates)",
+                                  Thousands(double(r.check.duplicates)))
+                    : std::string("did NOT catch up without loss"),
           YesNo(v.flat && v.no_loss));
     } else {
       md << fmt::format(
@@ -388,11 +478,10 @@ void RenderSummary(const Report& report, std::ostringstream& md) {
     std::string cells;
     for (const IdleResult& r : *report.idle) {
       cells += cells.empty() ? "" : "; ";
-      cells += r.error.empty() ? fmt::format("{} partitions: {:.1f}% CPU, {}",
-                                             Thousands(r.setup.partitions()), r.cpu_percent,
-                                             MiB(double(r.rss_kib)))
-                               : fmt::format("{} partitions: failed",
-                                             Thousands(r.setup.partitions()));
+      cells += r.error.empty()
+                   ? fmt::format("{} partitions: {:.1f}% CPU, {}", Thousands(r.setup.partitions()),
+                                 r.cpu_percent, MiB(double(r.rss_kib)))
+                   : fmt::format("{} partitions: failed", Thousands(r.setup.partitions()));
     }
     md << "| idle cost (no target in the issue) | " << cells << " | - |\n";
   }
@@ -402,26 +491,94 @@ void RenderSummary(const Report& report, std::ostringstream& md) {
 void RenderNotes(const Report& report, std::ostringstream& md) {
   md << "## Notes and caveats\n\n";
   md << fmt::format(
-      "- **Everything shares {} CPU(s).** The benchmark driver, kmirrord and both sandbox "
-      "clusters (each a librdkafka mock cluster thread plus a front-end I/O thread) compete for "
-      "the same cores, so these are sandbox numbers, not Kafka numbers. In the throughput runs "
-      "the sandbox's brokers do most of the work: the absolute rates say more about the mock "
-      "than about kmirrord; the ratios are the meaningful figures.\n",
-      report.machine.cpus);
+      "- **Everything shares {} CPU(s)**: the benchmark driver, kmirrord and both sandbox "
+      "clusters (each a librdkafka mock cluster thread plus a front-end I/O thread). Other work on "
+      "the machine adds noise: the load average was {} when the run started and {} when it "
+      "ended. These are sandbox numbers, not Kafka numbers: the ratios and the shapes (memory "
+      "over time, cost per partition) carry over better than the absolute rates.\n",
+      report.machine.cpus, report.load_start, report.load_end);
+  if (report.throughput && !report.throughput->rounds.empty()) {
+    const ThroughputResult& t = *report.throughput;
+    std::vector<double> plain, tuned;
+    for (const auto& r : t.rounds) {
+      if (r.replicate.ok()) plain.push_back(r.replicate.records_per_second());
+      if (r.replicate_tuned.ok()) tuned.push_back(r.replicate_tuned.records_per_second());
+    }
+    if (!plain.empty() && !tuned.empty() && Median(tuned) < 1.2 * Median(plain)) {
+      md << fmt::format(
+          "- Raising librdkafka's `queued.min.messages` (variant c2) moved kmirrord's median "
+          "from {} to {} records/s: in this run the consumer's prefetch thresholds were not "
+          "what limited it.\n",
+          Thousands(Median(plain)), Thousands(Median(tuned)));
+    } else if (!plain.empty() && !tuned.empty()) {
+      md << fmt::format(
+          "- **kmirrord loses time waiting for its own consumer.** librdkafka 2.0.2 stops "
+          "fetching a partition while the consumer's prefetch queue holds more than "
+          "`queued.min.messages` records (100,000 by default) or `queued.max.messages.kbytes` "
+          "(kmirrord sets half of max_in_flight_bytes), and resumes only some time after the "
+          "queue has drained; a replicator, whose producer is slower than its consumer, keeps "
+          "hitting that. Raising only `queued.min.messages` (variant c2) moved kmirrord's median "
+          "from {} to {} records/s. The naive peer, which uses librdkafka's defaults, is "
+          "limited the same way.\n",
+          Thousands(Median(plain)), Thousands(Median(tuned)));
+    }
+  }
+  if (report.outage && report.outage->rss_peak_kib > 0 && report.outage->rss_before_kib > 0 &&
+      report.outage->max_in_flight_bytes > 0) {
+    const OutageResult& r = *report.outage;
+    const double growth = (r.rss_peak_kib - r.rss_before_kib) * 1024.0;
+    md << fmt::format(
+        "- **The in-flight bound holds, but it bounds payload, not memory.** During the outage "
+        "`kmirror_in_flight_bytes` stopped at {} while RSS rose by {:.1f} MiB, {:.1f} times "
+        "max_in_flight_bytes: the bound counts key + value + header bytes ({:.0f} per record "
+        "here), not what each record held in flight costs besides (the librdkafka message and "
+        "its fetch buffer on the consumer side, the producer's own message with copies of key "
+        "and headers, kmirrord's pending entry and provenance header). Size "
+        "max_in_flight_bytes with that factor in mind for small records.\n",
+        MiBFromBytes(r.in_flight_peak_bytes), growth / 1048576, growth / r.max_in_flight_bytes,
+        r.record_bytes);
+    if (r.check.error.empty() && r.check.duplicates > 0) {
+      md << fmt::format(
+          "- **Duplicates after the target outage.** B holds {} copies too many (examples in "
+          "section 3): records kmirrord had sent when the brokers went down were appended "
+          "twice. kmirrord's producer is idempotent and, according to librdkafka's `eos` debug "
+          "log in a development run, kept its producer id and epoch throughout, so the retry "
+          "should have been recognised as a duplicate by the broker; the sandbox's mock may not "
+          "track producer state across its leader changes. Whether Kafka itself would store the "
+          "duplicates has to be checked against a real cluster before relying on \"no "
+          "duplicates\" across a target outage.\n",
+          Thousands(double(r.check.duplicates)));
+    }
+  }
+  if (report.idle) {
+    std::string shares;
+    for (const IdleResult& r : *report.idle) {
+      if (!r.error.empty() || r.cpu_percent <= 0 || r.librdkafka_broker_cpu_percent < 0) continue;
+      shares += fmt::format("{}{:.0f}% at {} partitions", shares.empty() ? "" : ", ",
+                            100 * r.librdkafka_broker_cpu_percent / r.cpu_percent,
+                            Thousands(r.setup.partitions()));
+    }
+    if (!shares.empty()) {
+      md << "- **Idle cost is librdkafka's fetch loop.** The share of kmirrord's idle CPU spent "
+            "in librdkafka's broker threads, which assemble a fetch request over all their "
+            "partitions each time the previous one returns: "
+         << shares
+         << ". The sandbox answers an empty fetch after at most 10 ms (docs/architecture.md), "
+            "where a Kafka broker holds it for `fetch.wait.max.ms` (500 ms by default), so "
+            "against real brokers this part should be far smaller: the figures here are an "
+            "upper bound.\n";
+    }
+  }
   md << "- The sandbox keeps only about 5 MB (and 100,000 message sets) per partition; data set "
-        "sizes were chosen so that no record the benchmarks count is deleted (checked where it "
-        "matters).\n"
-        "- The sandbox caps a Fetch's `max_wait_ms` at 10 ms (docs/architecture.md), so an idle "
-        "consumer re-polls every broker every 10 ms, where a Kafka broker would hold the request "
-        "for up to `fetch.wait.max.ms` (500 ms by default). Idle CPU measured here is therefore "
-        "an upper bound for kmirrord against real brokers, and grows with the number of "
-        "partitions carried in each fetch request.\n"
-        "- The sandbox's group coordinator delays a new group's first rebalance by about 3 s "
-        "(like `group.initial.rebalance.delay.ms`); throughput windows start at the first "
-        "replicated record, so this does not count against kmirrord.\n"
+        "sizes were chosen so that no record the benchmarks count is deleted, and this is "
+        "checked where it matters.\n"
+        "- The sandbox's group coordinator delays a new group's first rebalance by about 3 s; "
+        "throughput windows start at the first replicated record, so this does not count "
+        "against kmirrord.\n"
         "- Latencies are computed from millisecond CreateTimes and microsecond receipt times: "
-        "each figure may be up to 1 ms high.\n"
-        "- Raw logs of the separate-process runs (kmirrord configuration and output) are kept in "
+        "each figure may be up to 1 ms high. The warm-up row shows why warm-up is excluded: "
+        "the first records wait for producers and consumers to start.\n"
+        "- Configurations and logs of the separate-process runs are kept in "
         "`build-bench/bench-work/`.\n";
   if (report.quick) {
     md << "- **This report was produced with `--quick` (reduced sizes and durations): a smoke "
@@ -463,6 +620,13 @@ MachineInfo CollectMachineInfo() {
   return m;
 }
 
+std::string LoadAverage() {
+  std::istringstream in(ReadFileOr("/proc/loadavg", ""));
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return one.empty() ? "unknown" : one + " " + five + " " + fifteen;
+}
+
 std::string RenderMarkdown(const Report& report) {
   std::ostringstream md;
   md << "# kmirror benchmarks\n\n";
@@ -480,10 +644,22 @@ std::string RenderMarkdown(const Report& report) {
   md << "| clusters | in-process sandbox (`kmirror::sandbox::Sandbox`): A and B, 3 brokers each, "
         "on loopback |\n\n";
   RenderSummary(report, md);
-  if (report.throughput) RenderThroughput(*report.throughput, md);
-  if (report.latency) RenderLatency(*report.latency, md);
-  if (report.outage) RenderOutage(*report.outage, md);
-  if (report.idle) RenderIdle(*report.idle, md);
+  if (report.throughput) {
+    RenderThroughput(*report.throughput, md);
+    RenderLoad(report, "throughput", md);
+  }
+  if (report.latency) {
+    RenderLatency(*report.latency, md);
+    RenderLoad(report, "latency", md);
+  }
+  if (report.outage) {
+    RenderOutage(*report.outage, md);
+    RenderLoad(report, "outage", md);
+  }
+  if (report.idle) {
+    RenderIdle(*report.idle, md);
+    RenderLoad(report, "idle", md);
+  }
   RenderNotes(report, md);
   return md.str();
 }

@@ -32,7 +32,8 @@ absl::Status CheckNothingDeleted(kafka::AdminClient& admin, const std::string& t
   return absl::OkStatus();
 }
 
-absl::Status Preload(const std::string& bootstrap, const std::vector<kafka::ProduceRecord>& records) {
+absl::Status Preload(const std::string& bootstrap,
+                     const std::vector<kafka::ProduceRecord>& records) {
   auto producer = CountingProducer::Create(ProducerProperties(bootstrap, "bench-preload"));
   if (!producer.ok()) return producer.status();
   for (size_t i = 0; i < records.size(); ++i) {
@@ -130,18 +131,11 @@ Rate ProduceOnly(const std::string& bootstrap, const std::vector<kafka::ProduceR
   return rate;
 }
 
-// (c) kmirrord (the daemon's Service, in this process) copies `topic` to A.<topic>; the target's
-// end offsets are sampled every 5 ms.
-Rate Replicate(const std::string& a_bootstrap, const std::string& b_bootstrap,
-               const std::string& topic, int partitions, int64_t records, double record_bytes,
-               const std::string& max_in_flight) {
+// (c) kmirrord (the daemon's Service, in this process) copies the topic of `setup` to `remote`
+// on B; the target's end offsets are sampled every 5 ms.
+Rate Replicate(const FlowSetup& setup, const std::string& remote, int partitions, int64_t records,
+               double record_bytes) {
   Rate rate;
-  FlowSetup setup;
-  setup.max_in_flight = max_in_flight;
-  setup.a_bootstrap = a_bootstrap;
-  setup.b_bootstrap = b_bootstrap;
-  setup.topics = {topic};
-  setup.group_id = "bench.kmirror." + topic;
   config::ConfigErrors errors;
   auto config = daemon::ParseConfigText(KmirrordConfig(setup), &errors);
   if (!config.ok()) {
@@ -154,12 +148,11 @@ Rate Replicate(const std::string& a_bootstrap, const std::string& b_bootstrap,
     return rate;
   }
   auto admin = kafka::AdminClient::Create(
-      kafka::Properties{{"bootstrap.servers", b_bootstrap}, {"client.id", "bench-observer"}});
+      kafka::Properties{{"bootstrap.servers", setup.b_bootstrap}, {"client.id", "bench-observer"}});
   if (!admin.ok()) {
     rate.error = std::string(admin.status().message());
     return rate;
   }
-  const std::string remote = "A." + topic;
   const double start = MonoSeconds();
   (void)(*service)->Start();
   int64_t first_seen = 0, last_seen = 0;
@@ -209,9 +202,9 @@ kafka::ProduceRecord CopyOf(const kafka::Message& m, const std::string& topic) {
   if (auto k = m.key()) r.key = std::string(*k);
   if (auto v = m.value()) r.value = std::string(*v);
   for (const kafka::HeaderView& h : m.headers()) {
-    r.headers.push_back(kafka::Header{
-        std::string(h.name),
-        h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt});
+    r.headers.push_back(
+        kafka::Header{std::string(h.name),
+                      h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt});
   }
   r.timestamp_ms = m.timestamp_ms();
   return r;
@@ -224,19 +217,7 @@ Rate Naive(const std::string& a_bootstrap, const std::string& b_bootstrap,
   Rate rate;
   const double start = MonoSeconds();
   auto consumer = kafka::Consumer::Create(ConsumerProperties(a_bootstrap, "bench-naive"));
-  auto props = ProducerProperties(b_bootstrap, "bench-naive");
-  if (const char* e = getenv("NAIVE_PROPS")) {
-    std::string all = e;
-    size_t pos = 0;
-    while (pos < all.size()) {
-      size_t comma = all.find(',', pos);
-      if (comma == std::string::npos) comma = all.size();
-      std::string kv = all.substr(pos, comma - pos);
-      props.Set(kv.substr(0, kv.find('=')), kv.substr(kv.find('=') + 1));
-      pos = comma + 1;
-    }
-  }
-  auto producer = CountingProducer::Create(props);
+  auto producer = CountingProducer::Create(ProducerProperties(b_bootstrap, "bench-naive"));
   if (!consumer.ok() || !producer.ok()) {
     rate.error = consumer.ok() ? producer.status().ToString() : consumer.status().ToString();
     return rate;
@@ -269,11 +250,8 @@ Rate Naive(const std::string& a_bootstrap, const std::string& b_bootstrap,
     }
     (*producer)->Poll();
   }
-  const double consumed_at = MonoSeconds();
-  const int64_t delivered_at_consumed = (*producer)->delivered();
   absl::Status flushed = (*producer)->Flush(kStepTimeout);
   const double end = MonoSeconds();
-  if (getenv("NAIVE_PROPS")) Progress(fmt::format("naive: consumed all at {:.2f} s (delivered {}), flushed at {:.2f} s", consumed_at - first_at, delivered_at_consumed, end - first_at));
   (void)(*consumer)->Close();
   if (rate.ok() && (!flushed.ok() || (*producer)->delivered() != records)) {
     rate.error = fmt::format("{} of {} records acknowledged ({})", (*producer)->delivered(),
@@ -288,9 +266,8 @@ Rate Naive(const std::string& a_bootstrap, const std::string& b_bootstrap,
 
 void Describe(const char* what, const Rate& r) {
   if (r.ok()) {
-    Progress(fmt::format("  {:<10} {:>9.0f} records/s {:>7.1f} MB/s ({} records in {:.2f} s)",
-                         what, r.records_per_second(), r.megabytes_per_second(), r.records,
-                         r.seconds));
+    Progress(fmt::format("  {:<10} {:>9.0f} records/s {:>7.1f} MB/s ({} records in {:.2f} s)", what,
+                         r.records_per_second(), r.megabytes_per_second(), r.records, r.seconds));
   } else {
     Progress(fmt::format("  {:<10} FAILED: {}", what, r.error));
   }
@@ -356,9 +333,25 @@ ThroughputResult RunThroughput(const ThroughputOptions& options) {
     Describe("produce", measured.produce);
     records.clear();
     records.shrink_to_fit();
-    measured.replicate = Replicate(a->bootstrap(), b->bootstrap(), topic, options.partitions,
-                                   options.records, record_bytes, options.max_in_flight);
+    FlowSetup setup;
+    setup.a_bootstrap = a->bootstrap();
+    setup.b_bootstrap = b->bootstrap();
+    setup.topics = {topic};
+    setup.group_id = "bench.kmirror." + topic;
+    setup.max_in_flight = options.max_in_flight;
+    measured.replicate =
+        Replicate(setup, "A." + topic, options.partitions, options.records, record_bytes);
     Describe("kmirrord", measured.replicate);
+    if (!options.tuned_source_kafka.empty()) {
+      // The same engine with a larger consumer prefetch allowance, written to a second remote
+      // topic (identity naming: B/<topic>).
+      setup.group_id += ".tuned";
+      setup.replication_policy = "identity";
+      setup.source_kafka = options.tuned_source_kafka;
+      measured.replicate_tuned =
+          Replicate(setup, topic, options.partitions, options.records, record_bytes);
+      Describe("tuned", measured.replicate_tuned);
+    }
     measured.naive = Naive(a->bootstrap(), b->bootstrap(), topic, naive_topic, options.partitions,
                            options.records, record_bytes);
     Describe("naive", measured.naive);
