@@ -122,7 +122,9 @@ struct OutageResult {
   OutageOptions options;
   std::string error;
   int64_t max_in_flight_bytes = 0;
-  double record_bytes = 0;            // key + value + header bytes per record
+  double record_bytes = 0;  // key + value + header bytes per record
+  double down_seconds = 0;  // how long Cluster::SetBrokerUp(id, false) took for all B brokers
+  double up_seconds = 0;    // the same for bringing them back
   std::vector<OutageSample> samples;  // every 500 ms
   int64_t rss_start_kib = -1;         // once partitions were assigned, before any traffic
   int64_t rss_before_kib = -1;        // last sample before the brokers went down

@@ -175,12 +175,16 @@ OutageResult RunOutage(const OutageOptions& options) {
   for (int tick = 0;; ++tick) {
     const double t = MonoSeconds() - start;
     if (!down && t >= down_at) {
+      const double begin = MonoSeconds();
       faults.Update(SetBrokersUp(*b, false));
+      result.down_seconds = MonoSeconds() - begin;
       down = true;
       Progress("outage: all B brokers down");
     }
     if (down && !up && t >= up_at) {
+      const double begin = MonoSeconds();
       faults.Update(SetBrokersUp(*b, true));
+      result.up_seconds = MonoSeconds() - begin;
       up = true;
       up_at_mono = MonoSeconds();
       Progress("outage: all B brokers up");

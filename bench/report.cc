@@ -36,6 +36,11 @@ std::string Thousands(double value) {
   return n < 0 ? "-" + out : out;
 }
 
+// "1 partition", "1,000 partitions".
+std::string Partitions(int n) {
+  return Thousands(double(n)) + (n == 1 ? " partition" : " partitions");
+}
+
 std::string MiB(double kib) { return fmt::format("{:.1f} MiB", kib / 1024); }
 std::string MiBFromBytes(double bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576); }
 std::string YesNo(bool met) { return met ? "**yes**" : "**no**"; }
@@ -300,6 +305,9 @@ void RenderOutage(const OutageResult& r, std::ostringstream& md) {
   const OutageVerdict v = JudgeOutage(r);
   auto kib = [](int64_t k) { return k < 0 ? std::string("n/a") : MiB(double(k)); };
   md << "| | value |\n|---|---|\n";
+  md << fmt::format(
+      "| taking the 3 B brokers down / bringing them up took | {:.1f} s / {:.1f} s |\n",
+      r.down_seconds, r.up_seconds);
   md << fmt::format("| max_in_flight_bytes (configured) | {} |\n",
                     MiBFromBytes(double(r.max_in_flight_bytes)));
   md << fmt::format("| RSS after start-up, no traffic yet | {} |\n", kib(r.rss_start_kib));
@@ -479,9 +487,9 @@ void RenderSummary(const Report& report, std::ostringstream& md) {
     for (const IdleResult& r : *report.idle) {
       cells += cells.empty() ? "" : "; ";
       cells += r.error.empty()
-                   ? fmt::format("{} partitions: {:.1f}% CPU, {}", Thousands(r.setup.partitions()),
+                   ? fmt::format("{}: {:.1f}% CPU, {}", Partitions(r.setup.partitions()),
                                  r.cpu_percent, MiB(double(r.rss_kib)))
-                   : fmt::format("{} partitions: failed", Thousands(r.setup.partitions()));
+                   : fmt::format("{}: failed", Partitions(r.setup.partitions()));
     }
     md << "| idle cost (no target in the issue) | " << cells << " | - |\n";
   }
@@ -554,9 +562,9 @@ void RenderNotes(const Report& report, std::ostringstream& md) {
     std::string shares;
     for (const IdleResult& r : *report.idle) {
       if (!r.error.empty() || r.cpu_percent <= 0 || r.librdkafka_broker_cpu_percent < 0) continue;
-      shares += fmt::format("{}{:.0f}% at {} partitions", shares.empty() ? "" : ", ",
+      shares += fmt::format("{}{:.0f}% at {}", shares.empty() ? "" : ", ",
                             100 * r.librdkafka_broker_cpu_percent / r.cpu_percent,
-                            Thousands(r.setup.partitions()));
+                            Partitions(r.setup.partitions()));
     }
     if (!shares.empty()) {
       md << "- **Idle cost is librdkafka's fetch loop.** The share of kmirrord's idle CPU spent "
