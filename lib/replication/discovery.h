@@ -25,6 +25,8 @@ struct DiscoveryOptions {
 class TopicDiscovery {
  public:
   TopicDiscovery(DiscoveryOptions options, TopicAdmin* admin);
+  // New selection rules (SIGHUP); topics already announced are not logged again.
+  void SetOptions(DiscoveryOptions options) { options_ = std::move(options); }
   // Returns the sorted list of source topics to subscribe to. Topics whose remote topic could not
   // be created are left out (and retried next time), so nothing is produced to a missing topic.
   absl::StatusOr<std::vector<std::string>> RunOnce();

@@ -47,11 +47,13 @@ void FlowRunner::WorkerLoop() {
 void FlowRunner::DiscoveryLoop() {
   auto log = common::Logger("discovery");
   std::unique_lock<std::mutex> lock(mu_);
+  // One discovery for the runner's life, so each selected topic is logged once.
+  TopicDiscovery discovery(discovery_options_, admin_.get());
   while (!stop_discovery_) {
     DiscoveryOptions options = discovery_options_;
     discover_now_ = false;
     lock.unlock();
-    TopicDiscovery discovery(options, admin_.get());
+    discovery.SetOptions(options);
     auto topics = discovery.RunOnce();
     lock.lock();
     if (topics.ok()) {

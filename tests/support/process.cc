@@ -53,6 +53,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
+    close_range(3, ~0U, 0);  // no inherited sockets (e.g. an in-process sandbox's listeners)
     auto args = Argv(argv);
     execvp(args[0], args.data());
     _exit(127);
@@ -121,6 +122,7 @@ std::optional<Subprocess> Subprocess::Start(const std::vector<std::string>& argv
       int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) dup2(fd, 2);
     }
+    close_range(3, ~0U, 0);  // no inherited sockets (e.g. an in-process sandbox's listeners)
     auto args = Argv(argv);
     execvp(args[0], args.data());
     _exit(127);
