@@ -1,6 +1,8 @@
 #include "lib/kafka/consumer.h"
 
 #include <cstring>
+#include <mutex>
+#include <vector>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -125,7 +127,21 @@ Consumer::Consumer(RebalanceCallback on_rebalance, ErrorCallback on_error)
     : on_rebalance_(std::move(on_rebalance)), on_error_(std::move(on_error)) {}
 
 Consumer::~Consumer() {
-  if (rk_ != nullptr) Close().IgnoreError();
+  if (rk_ == nullptr) return;
+  Close().IgnoreError();
+  // librdkafka < 2.3 (bug #4312) asserts in rd_kafka_destroy() when a cooperative-sticky member got
+  // its JoinGroup response but never an assignment: the assignor state it frees is still NULL.
+  // Such a handle is kept (reachable, so leak checkers stay quiet) instead of aborting the process
+  // on shutdown; it happens at most once per consumer and only between join and first assignment.
+  if (!assigned_once_ && RebalanceProtocol() == kCooperative) {
+    static std::mutex mu;
+    static auto* kept = new std::vector<rd_kafka_t*>();
+    std::lock_guard<std::mutex> lock(mu);
+    internal::LogClientError(
+        rk_.get(), absl::InternalError("consumer closed between group join and first assignment; "
+                                       "its handle is not destroyed (librdkafka 2.0 bug #4312)"));
+    kept->push_back(rk_.release());
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const Properties& properties,
@@ -164,6 +180,7 @@ void Consumer::HandleRebalance(rd_kafka_resp_err_t err,
   event.partitions = internal::FromPartitionList(partitions);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     event.type = RebalanceEvent::Type::kAssign;
+    assigned_once_ = true;
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     event.type = rd_kafka_assignment_lost(rk_.get()) ? RebalanceEvent::Type::kLost
                                                      : RebalanceEvent::Type::kRevoke;

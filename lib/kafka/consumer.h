@@ -189,6 +189,7 @@ class Consumer {
   RebalanceCallback on_rebalance_;
   ErrorCallback on_error_;
   bool closed_ = false;
+  bool assigned_once_ = false;  // a group assignment was received (see ~Consumer)
   absl::Status close_status_;
   // A client-level error met in the middle of a ConsumeBatch(); returned by the next call.
   absl::Status pending_error_;

@@ -26,6 +26,7 @@ constexpr int32_t kMaxFrame = 100 * 1024 * 1024;
 // arrive meanwhile (a broker answers as soon as they do). Capping the wait keeps end-to-end latency
 // realistic: an idle consumer re-polls every kFetchMaxWaitMs instead.
 constexpr int32_t kFetchMaxWaitMs = 10;
+constexpr int32_t kMaxSessionTimeoutMs = 10000;
 
 void CapFetchWait(const RequestHeader& h, std::string& frame) {
   if (h.api_key != api::kFetch || h.api_version > 11) return;
@@ -35,6 +36,26 @@ void CapFetchWait(const RequestHeader& h, std::string& frame) {
   if (r.Int32() <= kFetchMaxWaitMs) return;
   WireWriter w;
   w.Int32(kFetchMaxWaitMs);
+  frame.replace(at, 4, w.data());
+}
+
+// The mock keeps a group in its joining state for the last session timeout after the last member
+// leaves, so a restarted member waits that long (45 s by default) where a broker would let it in
+// after group.initial.rebalance.delay.ms. Capping the session timeout bounds that wait; members
+// still heartbeat every 3 s by default, well inside the cap. JoinGroup v0-5 is not flexible.
+void CapSessionTimeout(const RequestHeader& h, std::string& frame) {
+  if (h.api_key != api::kJoinGroup || h.api_version > 5) return;
+  const size_t group_at = 4 + h.body_offset;
+  if (frame.size() < group_at + 2) return;
+  WireReader g(std::string_view(frame).substr(group_at, 2));
+  const int16_t group_len = g.Int16();
+  if (group_len < 0) return;
+  const size_t at = group_at + 2 + static_cast<size_t>(group_len);
+  if (frame.size() < at + 4) return;
+  WireReader r(std::string_view(frame).substr(at, 4));
+  if (r.Int32() <= kMaxSessionTimeoutMs) return;
+  WireWriter w;
+  w.Int32(kMaxSessionTimeoutMs);
   frame.replace(at, 4, w.data());
 }
 
@@ -139,6 +160,7 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
       FlushResponses();
       return;
     }
+    CapSessionTimeout(*header, frame);  // same size: `body` still views the frame
     if (!ExpectsNoResponse(*header, body)) {
       slots_.push_back(
           Slot{header->correlation_id, false, "", handlers->ObserveRequest(*header, body, info_)});

@@ -211,6 +211,40 @@ TEST_F(FaultsTest, RecordsLostToSourceRetentionAreCountedExactly) {
   EXPECT_NE(k.Log().find("source retention deleted records"), std::string::npos);
 }
 
+TEST_F(FaultsTest, SourceLeaderMovesAndBrokerRestartsLoseNothing) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "moving", 6, 3).ok());
+  Kmirrord k(dir_.path(), FlowConfig(*sb_));
+  k.Start();
+  std::thread writer = Writer("moving", 6, 3, 200);
+  ASSERT_TRUE(WaitFor([&] { return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 6; }))
+      << k.Log();
+  // Leaders move around the source cluster while records flow.
+  for (int round = 0; round < 6; ++round) {
+    for (int p = 0; p < 6; ++p) {
+      const int broker = 1 + (p + round) % 3;
+      ASSERT_TRUE(sb_->Control("/v1/clusters/A/topics/moving/partitions/" + std::to_string(p) +
+                                   "/leader",
+                               "{\"broker\": " + std::to_string(broker) + "}")
+                      .ok());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  }
+  // Then each source broker in turn is down for a while and comes back (a rolling restart).
+  for (int b = 1; b <= 3; ++b) {
+    ASSERT_TRUE(sb_->BrokerDown("A", b).ok());
+    std::this_thread::sleep_for(std::chrono::seconds(4));
+    ASSERT_TRUE(sb_->BrokerUp("A", b).ok());
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+  }
+  ASSERT_TRUE(k.proc().Running()) << k.Log();
+  stop_.store(true);
+  writer.join();
+  ExpectExactCopy("moving", 6);
+  EXPECT_EQ(k.Sample("kmirror_records_lost_total{flow=\"A->B\",partition=\"0\",topic=\"moving\"}")
+                .value_or(0),
+            0);
+}
+
 TEST_F(FaultsTest, TwoInstancesShareAFlowAndTheSurvivorTakesOverAKilledOne) {
   ASSERT_TRUE(sb_->CreateTopic("A", "shared", 6, 3).ok());
   const std::string extra = "[flows.source_kafka]\n\"session.timeout.ms\" = \"6000\"\n";
