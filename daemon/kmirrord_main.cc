@@ -2,6 +2,7 @@
 //
 //   kmirrord --config /etc/kmirror/kmirrord.toml    run
 //   kmirrord --check-config FILE                    validate, print the effective config, exit
+//   kmirrord --check-config FILE --plan             print (JSON) what topic sync would change
 //   kmirrord --demo                                 embedded clusters + synthetic traffic + A->B
 //
 // Exit codes: 0 clean stop, 1 runtime failure, 64 usage, 78 bad configuration (nothing started).
@@ -14,6 +15,7 @@
 #include "absl/time/time.h"
 #include "daemon/demo.h"
 #include "daemon/service.h"
+#include "daemon/systemd_notify.h"
 #include "lib/common/logging.h"
 
 namespace {
@@ -24,11 +26,14 @@ constexpr int kExitConfig = 78;
 int main(int argc, char** argv) {
   CLI::App app{"kmirrord: Kafka cross-cluster replication for disaster recovery"};
   std::string config_path, check_path, log_level;
-  bool demo = false;
+  bool demo = false, plan = false;
   int demo_rate = 2000;
   app.add_option("--config", config_path, "run with this TOML configuration");
   app.add_option("--check-config", check_path,
                  "validate this configuration, print it with secrets masked, and exit (0 or 78)");
+  app.add_flag("--plan", plan,
+               "with --check-config: connect to the clusters and print as JSON the topic, config "
+               "and ACL changes the next sync would make, without making them (0, or 1 on errors)");
   app.add_flag("--demo", demo, "run embedded clusters A and B with synthetic traffic and A->B");
   app.add_option("--demo-rate", demo_rate, "records per second the demo producer writes")
       ->check(CLI::Range(1, 1000000));
@@ -42,6 +47,10 @@ int main(int argc, char** argv) {
           static_cast<int>(demo) !=
       1) {
     std::fprintf(stderr, "kmirrord: give exactly one of --config, --check-config, --demo\n");
+    return kExitUsage;
+  }
+  if (plan && check_path.empty()) {
+    std::fprintf(stderr, "kmirrord: --plan needs --check-config FILE\n");
     return kExitUsage;
   }
   kmirror::common::InitLogging(log_level.empty() ? "info" : log_level);
@@ -70,6 +79,7 @@ int main(int argc, char** argv) {
                                        : errors.ToString().c_str());
     return kExitConfig;
   }
+  if (plan) return kmirror::daemon::PrintPlan(*cfg, stdout);
   if (!check_path.empty()) {
     std::printf("%s", cfg->Describe().c_str());
     std::fprintf(stderr, "kmirrord: configuration %s is valid\n", path.c_str());
@@ -85,10 +95,15 @@ int main(int argc, char** argv) {
   (void)(*svc)->Start();
   const auto drain =
       std::chrono::milliseconds(absl::ToInt64Milliseconds(cfg->daemon.drain_timeout));
+  // systemd (Type=notify): READY=1 once every flow runs, watchdog pings while waiting for signals.
+  kmirror::daemon::SystemdNotifier notifier;
+  kmirror::daemon::SystemdSession systemd(
+      &notifier, [&svc] { return (*svc)->Ready(); },
+      "replicating " + std::to_string(cfg->flows.size()) + " configured flow(s)");
   while (true) {
-    int sig = 0;
-    sigwait(&signals, &sig);
+    int sig = systemd.WaitForSignal(signals);
     if (sig == SIGHUP) {
+      auto reloading = systemd.Reload();  // READY=1 again when this scope ends
       kmirror::config::ConfigErrors reload_errors;
       auto next = kmirror::daemon::LoadConfig(config_path, &reload_errors);
       if (!next.ok()) {
@@ -101,6 +116,7 @@ int main(int argc, char** argv) {
       continue;
     }
     log->info("msg=\"draining\" signal={} deadline_ms={}", sig, drain.count());
+    systemd.Stopping("draining in-flight records");
     absl::Status drained = (*svc)->Stop(drain);
     svc->reset();
     log->info("msg=\"stopped\" drained={}", drained.ok());

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/time.h"
+#include "daemon/client_properties.h"
 #include "lib/common/logging.h"
 #include "lib/kafka/properties.h"
 #include "lib/policy/name_filter.h"
@@ -26,24 +27,10 @@ config::LoadOptions Options() {
   return o;
 }
 
-kafka::Properties ToProperties(const config::ClientProperties& map) {
-  kafka::Properties p;
-  for (const auto& [k, v] : map) p.Set(k, v);
-  return p;
-}
-
-std::shared_ptr<const policy::ReplicationPolicy> PolicyFor(const config::FlowConfig& f) {
-  if (f.replication_policy == config::ReplicationPolicyKind::kIdentity) {
-    return std::make_shared<policy::IdentityPolicy>(f.source, f.separator);
-  }
-  return std::make_shared<policy::PrefixPolicy>(f.separator);
-}
-
 absl::StatusOr<replication::DiscoveryOptions> DiscoveryFor(const config::FlowConfig& f) {
-  auto filter = policy::NameFilter::Create(f.topics, f.topics_exclude);
-  if (!filter.ok()) return filter.status();
-  auto selector =
-      std::make_shared<policy::TopicSelector>(PolicyFor(f), std::move(*filter), f.source, f.target);
+  auto found = SelectorFor(f);
+  if (!found.ok()) return found.status();
+  std::shared_ptr<policy::TopicSelector> selector = *found;
   replication::DiscoveryOptions d;
   d.flow = f.name();
   d.should_replicate = [selector](const std::string& t) { return selector->ShouldReplicate(t); };
@@ -97,18 +84,43 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(config::Config config) 
     tail_props.Set("group.id", "kmirror.tail." + f.name());
     tail_props.Set("client.id", "kmirror.tail." + client_id);
 
-    auto src = replication::KafkaSource::Create(source);
+    // The consumer sees partitions added to a topic at its next metadata refresh (5 minutes by
+    // default): refresh as often as discovery looks for new topics.
+    if (!source.Contains("topic.metadata.refresh.interval.ms")) {
+      source.Set("topic.metadata.refresh.interval.ms",
+                 std::to_string(Millis(f.topic_refresh_interval).count()));
+    }
+    // librdkafka's statistics feed the kmirror_client_* metrics (docs/metrics.md).
+    for (kafka::Properties* p : {&source, &target}) {
+      if (!p->Contains("statistics.interval.ms")) p->Set("statistics.interval.ms", "5000");
+    }
+    auto client_probe = std::make_unique<replication::ClientProbe>(*svc->registry_, f.name());
+    auto src = replication::KafkaSource::Create(source, client_probe->For("source"));
     if (!src.ok()) return src.status();
-    auto sink = replication::KafkaSink::Create(target);
+    auto sink = replication::KafkaSink::Create(target, client_probe->For("target"));
+    svc->client_probes_.push_back(std::move(client_probe));
     if (!sink.ok()) return sink.status();
-    auto tail = replication::KafkaTargetTail::Create(tail_props);
-    if (!tail.ok()) return tail.status();
-    auto admin =
-        replication::KafkaTopicAdmin::Create(ToProperties(config::SourceProperties(cfg, f)),
-                                             ToProperties(config::TargetProperties(cfg, f)));
-    if (!admin.ok()) return admin.status();
+    // Offset syncs, translation, checkpoints, group offset sync, heartbeats (lib/offsets).
+    auto flow_offsets = FlowOffsets::Create(cfg, f, *svc->registry_);
+    if (!flow_offsets.ok()) return flow_offsets.status();
+    FlowOffsets* offsets = flow_offsets->get();
+    // Where a partition resumes: the target's tail (provenance headers), else the offset syncs.
+    std::unique_ptr<replication::TargetTail> tail;
+    if (f.provenance) {
+      auto kafka_tail = replication::KafkaTargetTail::Create(tail_props);
+      if (!kafka_tail.ok()) return kafka_tail.status();
+      tail = std::move(*kafka_tail);
+    } else {
+      tail = offsets->ProgressStore();
+    }
+    svc->offsets_.push_back(std::move(*flow_offsets));
     auto discovery = DiscoveryFor(f);
     if (!discovery.ok()) return discovery.status();
+    // Remote topic creation, growth, config and ACL sync (lib/topicsync).
+    auto topic_sync = FlowTopicSync::Create(cfg, f, svc->registry_.get());
+    if (!topic_sync.ok()) return topic_sync.status();
+    auto discovery_admin = (*topic_sync)->DiscoveryAdmin();
+    svc->topic_syncs_.push_back(std::move(*topic_sync));
 
     replication::FlowOptions o;
     o.name = f.name();
@@ -122,10 +134,16 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(config::Config config) 
                               ? replication::OnRetentionLoss::kContinue
                               : replication::OnRetentionLoss::kStop;
     o.max_in_flight_bytes = static_cast<size_t>(f.max_in_flight_bytes);
+    o.on_replicated = [offsets](const SourcePartition& p, SourceOffset s, TargetOffset t) {
+      offsets->OnReplicated(p, s, t);
+    };
+    o.on_position = [offsets](const SourcePartition& p, SourceOffset next) {
+      offsets->OnSourcePosition(p, next);
+    };
     auto probe = std::make_unique<replication::FlowProbe>(*svc->registry_, f.name());
     svc->runners_.push_back(std::make_unique<replication::FlowRunner>(
-        std::move(*src), std::move(*sink), std::move(*tail), std::move(*admin), std::move(probe),
-        std::move(o), std::move(*discovery), Millis(f.topic_refresh_interval)));
+        std::move(*src), std::move(*sink), std::move(tail), std::move(discovery_admin),
+        std::move(probe), std::move(o), std::move(*discovery), Millis(f.topic_refresh_interval)));
     svc->flow_names_.push_back(f.name());
   }
   if (cfg.metrics.enabled()) {
@@ -145,7 +163,11 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(config::Config config) 
 Service::~Service() { (void)Stop(std::chrono::milliseconds(0)); }
 
 absl::Status Service::Start() {
+  // Offsets first: the heartbeat emitter creates the source's heartbeats topic right away, so the
+  // flows' first discovery usually subscribes to it too (one group join instead of two).
+  for (auto& o : offsets_) o->Start();
   for (auto& r : runners_) r->Start();
+  for (auto& t : topic_syncs_) t->syncer().Start();
   common::Logger("kmirrord")
       ->info("msg=\"started\" flows={} metrics_port={}", runners_.size(), metrics_port_);
   return absl::OkStatus();
@@ -153,6 +175,7 @@ absl::Status Service::Start() {
 
 absl::Status Service::Stop(std::chrono::milliseconds drain_timeout) {
   absl::Status result;
+  for (auto& t : topic_syncs_) t->syncer().Stop();
   for (size_t i = 0; i < runners_.size(); ++i) {
     absl::Status s = runners_[i]->Stop(drain_timeout);
     if (!s.ok()) {
@@ -161,6 +184,8 @@ absl::Status Service::Stop(std::chrono::milliseconds drain_timeout) {
       result.Update(s);
     }
   }
+  // After the drain: the last acknowledgements become the last offset syncs.
+  for (auto& o : offsets_) o->Stop();
   return result;
 }
 
@@ -179,6 +204,7 @@ void Service::Reload(const config::Config& next) {
       continue;
     }
     runners_[it - flow_names_.begin()]->UpdateDiscovery(std::move(*discovery));
+    (void)topic_syncs_[it - flow_names_.begin()]->Reload(f);  // same filters, already checked
     log->info("msg=\"reload: topic filters applied\" flow={}", f.name());
   }
 }

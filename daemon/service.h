@@ -13,7 +13,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "daemon/flow_offsets.h"
+#include "daemon/topic_sync.h"
 #include "lib/config/config.h"
+#include "lib/replication/client_probe.h"
 #include "lib/replication/flow_runner.h"
 
 namespace kmirror::daemon {
@@ -48,6 +51,12 @@ class Service {
   std::unique_ptr<prometheus::Exposer> exposer_;
   uint16_t metrics_port_ = 0;
   std::vector<std::string> flow_names_;
+  // Before runners_: the runners' clients call into these until they are destroyed.
+  std::vector<std::unique_ptr<replication::ClientProbe>> client_probes_;
+  // Before runners_: each runner's discovery creates remote topics through one of these.
+  std::vector<std::unique_ptr<FlowTopicSync>> topic_syncs_;
+  // Before runners_: each runner's worker reports acknowledgements to one of these.
+  std::vector<std::unique_ptr<FlowOffsets>> offsets_;
   std::vector<std::unique_ptr<replication::FlowRunner>> runners_;
 };
 

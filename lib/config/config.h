@@ -26,6 +26,8 @@ namespace kmirror::config {
 enum class ReplicationPolicyKind { kPrefix, kIdentity };
 enum class StartFrom { kEarliest, kLatest };
 enum class RetentionLossPolicy { kContinue, kStop };
+// Which cluster holds a flow's MM2 offset-syncs topic (MM2's offset-syncs.topic.location).
+enum class OffsetSyncsLocation { kTarget, kSource };
 
 std::string_view ToString(ReplicationPolicyKind kind);  // "prefix" | "identity"
 std::string_view ToString(StartFrom start);             // "earliest" | "latest"
@@ -55,6 +57,11 @@ struct ClusterConfig {
   bool operator==(const ClusterConfig&) const = default;
 };
 
+// Where a topic config that is back at its default on the source takes its target value from:
+// the target's own default (the override is removed) or the source's default value (set as an
+// override). MM2's use.defaults.from.
+enum class ConfigDefaultsFrom { kTarget, kSource };
+
 struct FlowConfig {
   std::string source;  // cluster alias
   std::string target;  // cluster alias, != source
@@ -72,9 +79,25 @@ struct FlowConfig {
   RetentionLossPolicy on_retention_loss = RetentionLossPolicy::kContinue;
   int64_t max_in_flight_bytes = 0;
   int replication_factor = 0;  // -1: the target broker's default
+  // Offsets, checkpoints, heartbeats (lib/offsets).
+  bool emit_checkpoints = true;
+  bool emit_heartbeats = true;
+  OffsetSyncsLocation offset_syncs_location = OffsetSyncsLocation::kTarget;
   absl::Duration checkpoint_interval;
   absl::Duration heartbeat_interval;
   bool sync_group_offsets = false;
+  // Remote topic management (lib/topicsync).
+  bool config_sync = true;
+  absl::Duration config_sync_interval;
+  std::vector<std::string> config_exclude;  // RE2 full-match patterns of config names
+  ConfigDefaultsFrom config_use_defaults_from = ConfigDefaultsFrom::kTarget;
+  bool acl_sync = true;
+  absl::Duration acl_sync_interval;
+  bool acl_copy_write = false;
+  bool acl_downgrade_all = true;
+  bool acl_copy_deny = true;
+  bool acl_sync_groups = true;
+  bool acl_remove_stale = true;
   ClientProperties source_kafka;  // overrides for this flow's consumers
   ClientProperties target_kafka;  // overrides for this flow's producers
   std::set<std::string> source_kafka_secret_refs;

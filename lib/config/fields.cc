@@ -738,6 +738,20 @@ const Section<FlowConfig>& FlowSection() {
           Def<S>("replication_factor", &S::replication_factor, IntCodec(), Literal("-1"),
                  "Replication factor of created remote topics; -1: the target broker's default.",
                  ReplicationFactor),
+          // Offsets, checkpoints, heartbeats (lib/offsets).
+          Def<S>("emit_checkpoints", &S::emit_checkpoints, BoolCodec(), Literal("true"),
+                 "Translate the selected groups' offsets into MirrorMaker 2 checkpoints on the "
+                 "target (<source>.checkpoints.internal)."),
+          Def<S>("emit_heartbeats", &S::emit_heartbeats, BoolCodec(), Literal("true"),
+                 "Write MirrorMaker 2 heartbeats to the source's heartbeats topic (replicated as "
+                 "<source>.heartbeats)."),
+          Def<S>("offset_syncs_location", &S::offset_syncs_location,
+                 EnumCodec<OffsetSyncsLocation>({{"target", OffsetSyncsLocation::kTarget},
+                                                 {"source", OffsetSyncsLocation::kSource}}),
+                 Literal("\"target\""),
+                 "Cluster holding the MirrorMaker 2 offset syncs: target "
+                 "(mm2-offset-syncs.<source>.internal) or source "
+                 "(mm2-offset-syncs.<target>.internal)."),
           Def<S>("checkpoint_interval", &S::checkpoint_interval, DurationCodec(), Literal("\"5s\""),
                  "How often consumer-group checkpoints are emitted.",
                  DurationBetween(absl::Milliseconds(100), absl::Hours(1))),
@@ -746,6 +760,40 @@ const Section<FlowConfig>& FlowSection() {
                  DurationBetween(absl::Milliseconds(100), absl::Hours(1))),
           Def<S>("sync_group_offsets", &S::sync_group_offsets, BoolCodec(), Literal("true"),
                  "Write translated offsets into target consumer groups that have no members."),
+          Def<S>("config_sync", &S::config_sync, BoolCodec(), Literal("true"),
+                 "Keep remote topic configs equal to the source's (at creation and periodically)."),
+          Def<S>("config_sync_interval", &S::config_sync_interval, DurationCodec(),
+                 Literal("\"30s\""), "How often remote topic configs are compared and synced.",
+                 DurationBetween(absl::Seconds(1), absl::Hours(24))),
+          Def<S>("config_exclude", &S::config_exclude, PatternListCodec(),
+                 Literal(R"(["follower\\.replication\\.throttled\\.replicas", )"
+                         R"("leader\\.replication\\.throttled\\.replicas", )"
+                         R"("message\\.timestamp\\.difference\\.max\\.ms", )"
+                         R"("message\\.timestamp\\.type", "unclean\\.leader\\.election\\.enable", )"
+                         R"("min\\.insync\\.replicas"])"),
+                 "Topic configs never copied (RE2, whole name); a target override of one is kept. "
+                 "Default: MirrorMaker 2's list."),
+          Def<S>("config_use_defaults_from", &S::config_use_defaults_from,
+                 EnumCodec<ConfigDefaultsFrom>({{"target", ConfigDefaultsFrom::kTarget},
+                                                {"source", ConfigDefaultsFrom::kSource}}),
+                 Literal("\"target\""),
+                 "A config at its default on the source: target resets it to the target's default, "
+                 "source sets the source's default value."),
+          Def<S>("acl_sync", &S::acl_sync, BoolCodec(), Literal("true"),
+                 "Mirror topic and consumer-group ACLs onto the target (periodically)."),
+          Def<S>("acl_sync_interval", &S::acl_sync_interval, DurationCodec(), Literal("\"30s\""),
+                 "How often ACLs are compared and synced.",
+                 DurationBetween(absl::Seconds(1), absl::Hours(24))),
+          Def<S>("acl_copy_write", &S::acl_copy_write, BoolCodec(), Literal("false"),
+                 "Copy ALLOW WRITE topic ACLs (off: only kmirror writes remote topics)."),
+          Def<S>("acl_downgrade_all", &S::acl_downgrade_all, BoolCodec(), Literal("true"),
+                 "Copy ALLOW ALL topic ACLs as ALLOW READ."),
+          Def<S>("acl_copy_deny", &S::acl_copy_deny, BoolCodec(), Literal("true"),
+                 "Copy DENY ACLs."),
+          Def<S>("acl_sync_groups", &S::acl_sync_groups, BoolCodec(), Literal("true"),
+                 "Copy ACLs of consumer groups selected by groups/groups_exclude."),
+          Def<S>("acl_remove_stale", &S::acl_remove_stale, BoolCodec(), Literal("true"),
+                 "Remove ACLs kmirror created once they no longer follow from the source."),
           PropertiesDef<S>(
               "source_kafka", &S::source_kafka, &S::source_kafka_secret_refs,
               {{"bootstrap.servers", "set bootstrap_servers in the source cluster's table instead"},

@@ -1,6 +1,11 @@
 #include "lib/kafka/admin.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <set>
 #include <string_view>
 #include <utility>
 
@@ -153,7 +158,30 @@ absl::StatusOr<std::unique_ptr<AdminClient>> AdminClient::Create(const Propertie
   absl::StatusOr<HandlePtr> rk =
       internal::NewClient(RD_KAFKA_PRODUCER, properties, [](rd_kafka_conf_t*) {});
   if (!rk.ok()) return rk.status();
-  return std::unique_ptr<AdminClient>(new AdminClient(*std::move(rk)));
+  std::unique_ptr<AdminClient> admin(new AdminClient(*std::move(rk)));
+  admin->properties_ = properties;
+  return admin;
+}
+
+absl::StatusOr<rd_kafka_t*> AdminClient::GroupOffsetsHandle() {
+  // librdkafka 2.0.2 answers a NOT_COORDINATOR error in an OffsetFetch/OffsetCommit response of
+  // the group-offsets admin calls by asking the client's own consumer group to look up its
+  // coordinator, which a producer handle does not have: the client's main thread crashes on a
+  // NULL pointer (reproduced against the sandbox with the group's coordinator going down). These
+  // calls go through a consumer handle with a private group id that never joins, so that request
+  // lands somewhere harmless.
+  std::lock_guard<std::mutex> lock(group_mu_);
+  if (group_rk_ == nullptr) {
+    static std::atomic<int> next{0};
+    Properties p = properties_;
+    p.Set("group.id", absl::StrCat("kmirror.admin.", getpid(), ".", next++));
+    p.Set("enable.auto.commit", "false");
+    KM_ASSIGN_OR_RETURN(group_rk_,
+                        internal::NewClient(RD_KAFKA_CONSUMER, p, [](rd_kafka_conf_t*) {}));
+  }
+  // Nothing else polls this handle: serve its error and log events here.
+  rd_kafka_poll(group_rk_.get(), 0);
+  return group_rk_.get();
 }
 
 AdminClient::~AdminClient() = default;
@@ -453,41 +481,41 @@ absl::StatusOr<std::vector<DeleteAclsResult>> AdminClient::DeleteAcls(
 
 absl::StatusOr<ListConsumerGroupsResult> AdminClient::ListConsumerGroups(
     Duration timeout, const std::vector<GroupState>& states) {
-  KM_ASSIGN_OR_RETURN(AdminOptionsPtr options,
-                      MakeOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPS, timeout));
-  if (!states.empty()) {
-    std::vector<rd_kafka_consumer_group_state_t> rd_states;
-    for (GroupState s : states) {
-      rd_states.push_back(static_cast<rd_kafka_consumer_group_state_t>(s));
-    }
-    ErrorPtr error(rd_kafka_AdminOptions_set_match_consumer_group_states(
-        options.get(), rd_states.data(), rd_states.size()));
-    KM_RETURN_IF_ERROR(ErrorStatus(error.get(), "list consumer groups: state filter"));
+  // Not rd_kafka_ListConsumerGroups(): in librdkafka 2.0.2 its fan-out to every broker, followed
+  // by a ListConsumerGroupOffsets on the same client while a broker goes down and comes back,
+  // crashes the client's main thread (reproduced against the sandbox). The older
+  // rd_kafka_list_groups() asks each broker for its groups (and describes them) through a
+  // private queue that is safely abandoned at the deadline.
+  const struct rd_kafka_group_list* list = nullptr;
+  rd_kafka_resp_err_t err =
+      rd_kafka_list_groups(rk_.get(), nullptr, &list, internal::TimeoutMs(timeout));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__PARTIAL) {
+    return ErrorStatus(err, "list consumer groups");
   }
-  QueuePtr queue(rd_kafka_queue_new(rk_.get()));
-  rd_kafka_ListConsumerGroups(rk_.get(), options.get(), queue.get());
-  KM_ASSIGN_OR_RETURN(EventPtr event, WaitResult(queue.get(), timeout, "list consumer groups"));
-  const rd_kafka_ListConsumerGroups_result_t* result =
-      rd_kafka_event_ListConsumerGroups_result(event.get());
-  if (result == nullptr) {
-    return absl::InternalError("list consumer groups: unexpected result event");
-  }
+  std::unique_ptr<const rd_kafka_group_list, void (*)(const rd_kafka_group_list*)> owned(
+      list, rd_kafka_group_list_destroy);
   ListConsumerGroupsResult out;
-  size_t count = 0;
-  const rd_kafka_ConsumerGroupListing_t** valid =
-      rd_kafka_ListConsumerGroups_result_valid(result, &count);
-  out.groups.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    GroupListing g;
-    g.group_id = OrEmpty(rd_kafka_ConsumerGroupListing_group_id(valid[i]));
-    g.is_simple = rd_kafka_ConsumerGroupListing_is_simple_consumer_group(valid[i]) != 0;
-    g.state = static_cast<GroupState>(rd_kafka_ConsumerGroupListing_state(valid[i]));
-    out.groups.push_back(std::move(g));
+  if (err == RD_KAFKA_RESP_ERR__PARTIAL) {
+    out.errors.push_back(ErrorStatus(err, "list consumer groups: some brokers did not answer"));
   }
-  size_t error_count = 0;
-  const rd_kafka_error_t** errors = rd_kafka_ListConsumerGroups_result_errors(result, &error_count);
-  for (size_t i = 0; i < error_count; ++i) {
-    out.errors.push_back(ErrorStatus(errors[i], "list consumer groups"));
+  std::set<std::string> seen;
+  for (int i = 0; i < list->group_cnt; ++i) {
+    const rd_kafka_group_info& info = list->groups[i];
+    const std::string id = OrEmpty(info.group);
+    if (info.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      out.errors.push_back(ErrorStatus(info.err, absl::StrCat("describe group ", id)));
+      continue;
+    }
+    if (!seen.insert(id).second) continue;  // a group moving between coordinators
+    GroupListing g;
+    g.group_id = id;
+    const std::string protocol_type = OrEmpty(info.protocol_type);
+    g.is_simple = protocol_type.empty();
+    g.state = GroupStateFromString(OrEmpty(info.state)).value_or(GroupState::kUnknown);
+    if (!states.empty() && std::find(states.begin(), states.end(), g.state) == states.end()) {
+      continue;
+    }
+    out.groups.push_back(std::move(g));
   }
   return out;
 }
@@ -582,19 +610,20 @@ absl::StatusOr<std::vector<GroupResult>> AdminClient::DeleteConsumerGroups(
 absl::StatusOr<std::vector<TopicPartitionOffset>> AdminClient::ListConsumerGroupOffsets(
     const std::string& group, const std::optional<std::vector<TopicPartition>>& partitions,
     Duration timeout, bool require_stable) {
+  KM_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupOffsetsHandle());
   PartitionListPtr list;
   if (partitions.has_value()) list = internal::ToPartitionList(*partitions);
   ListConsumerGroupOffsetsPtr request(
       rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list.get()));
   KM_ASSIGN_OR_RETURN(AdminOptionsPtr options,
-                      MakeOptions(rk_.get(), RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout));
+                      MakeOptions(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout));
   if (require_stable) {
     ErrorPtr error(rd_kafka_AdminOptions_set_require_stable_offsets(options.get(), 1));
     KM_RETURN_IF_ERROR(ErrorStatus(error.get(), "list consumer group offsets: require_stable"));
   }
-  QueuePtr queue(rd_kafka_queue_new(rk_.get()));
+  QueuePtr queue(rd_kafka_queue_new(rk));
   rd_kafka_ListConsumerGroupOffsets_t* raw = request.get();
-  rd_kafka_ListConsumerGroupOffsets(rk_.get(), &raw, 1, options.get(), queue.get());
+  rd_kafka_ListConsumerGroupOffsets(rk, &raw, 1, options.get(), queue.get());
   KM_ASSIGN_OR_RETURN(EventPtr event,
                       WaitResult(queue.get(), timeout, "list consumer group offsets"));
   const rd_kafka_ListConsumerGroupOffsets_result_t* result =
@@ -610,15 +639,16 @@ absl::StatusOr<std::vector<TopicPartitionOffset>> AdminClient::ListConsumerGroup
 
 absl::StatusOr<std::vector<TopicPartitionOffset>> AdminClient::AlterConsumerGroupOffsets(
     const std::string& group, const std::vector<TopicPartitionOffset>& offsets, Duration timeout) {
+  KM_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupOffsetsHandle());
   if (offsets.empty()) return std::vector<TopicPartitionOffset>{};
   PartitionListPtr list = internal::ToPartitionList(offsets);
   AlterConsumerGroupOffsetsPtr request(
       rd_kafka_AlterConsumerGroupOffsets_new(group.c_str(), list.get()));
   KM_ASSIGN_OR_RETURN(AdminOptionsPtr options,
-                      MakeOptions(rk_.get(), RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout));
-  QueuePtr queue(rd_kafka_queue_new(rk_.get()));
+                      MakeOptions(rk, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout));
+  QueuePtr queue(rd_kafka_queue_new(rk));
   rd_kafka_AlterConsumerGroupOffsets_t* raw = request.get();
-  rd_kafka_AlterConsumerGroupOffsets(rk_.get(), &raw, 1, options.get(), queue.get());
+  rd_kafka_AlterConsumerGroupOffsets(rk, &raw, 1, options.get(), queue.get());
   KM_ASSIGN_OR_RETURN(EventPtr event,
                       WaitResult(queue.get(), timeout, "alter consumer group offsets"));
   const rd_kafka_AlterConsumerGroupOffsets_result_t* result =
@@ -634,16 +664,16 @@ absl::StatusOr<std::vector<TopicPartitionOffset>> AdminClient::AlterConsumerGrou
 
 absl::StatusOr<std::vector<TopicPartitionOffset>> AdminClient::DeleteConsumerGroupOffsets(
     const std::string& group, const std::vector<TopicPartition>& partitions, Duration timeout) {
+  KM_ASSIGN_OR_RETURN(rd_kafka_t * rk, GroupOffsetsHandle());
   if (partitions.empty()) return std::vector<TopicPartitionOffset>{};
   PartitionListPtr list = internal::ToPartitionList(partitions);
   DeleteConsumerGroupOffsetsPtr request(
       rd_kafka_DeleteConsumerGroupOffsets_new(group.c_str(), list.get()));
-  KM_ASSIGN_OR_RETURN(
-      AdminOptionsPtr options,
-      MakeOptions(rk_.get(), RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS, timeout));
-  QueuePtr queue(rd_kafka_queue_new(rk_.get()));
+  KM_ASSIGN_OR_RETURN(AdminOptionsPtr options,
+                      MakeOptions(rk, RD_KAFKA_ADMIN_OP_DELETECONSUMERGROUPOFFSETS, timeout));
+  QueuePtr queue(rd_kafka_queue_new(rk));
   rd_kafka_DeleteConsumerGroupOffsets_t* raw = request.get();
-  rd_kafka_DeleteConsumerGroupOffsets(rk_.get(), &raw, 1, options.get(), queue.get());
+  rd_kafka_DeleteConsumerGroupOffsets(rk, &raw, 1, options.get(), queue.get());
   KM_ASSIGN_OR_RETURN(EventPtr event,
                       WaitResult(queue.get(), timeout, "delete consumer group offsets"));
   const rd_kafka_DeleteConsumerGroupOffsets_result_t* result =

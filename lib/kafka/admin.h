@@ -11,11 +11,16 @@
 // process with an assertion or make the client's destruction hang. Only call them against brokers
 // that implement those APIs (Kafka >= 2.4; the sandbox front-end must advertise them). The plain
 // librdkafka mock does not.
+//
+// Two more 2.0.2 crashes are avoided inside this class: group-offset calls answered with
+// NOT_COORDINATOR (the group's coordinator moved) crash a producer-type handle, so they use a
+// private consumer handle; ListConsumerGroups uses rd_kafka_list_groups() (see admin.cc).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,7 +124,12 @@ class AdminClient {
 
  private:
   explicit AdminClient(HandlePtr rk) : rk_(std::move(rk)) {}
+  // The consumer handle the group-offsets calls use (created on first use; see admin.cc).
+  absl::StatusOr<rd_kafka_t*> GroupOffsetsHandle();
 
+  Properties properties_;
+  std::mutex group_mu_;
+  HandlePtr group_rk_;  // guarded by group_mu_ until set; destroyed after rk_
   HandlePtr rk_;
 };
 

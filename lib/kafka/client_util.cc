@@ -162,6 +162,15 @@ absl::StatusOr<std::vector<TopicPartitionOffset>> OffsetsForTimes(
   return FromPartitionList(list.get());
 }
 
+void DeliverStats(rd_kafka_t* rk, const char* json, size_t len, const StatsCallback& callback) {
+  absl::StatusOr<ClientStats> stats = ParseStats(std::string_view(json, len));
+  if (!stats.ok()) {
+    LogClientError(rk, stats.status());
+    return;
+  }
+  callback(*stats);
+}
+
 void LogClientError(rd_kafka_t* rk, const absl::Status& status) {
   static const auto* const logger = new std::shared_ptr<spdlog::logger>(common::Logger("kafka"));
   (*logger)->warn("client={} msg=\"{}\"", rd_kafka_name(rk), status.message());

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "lib/kafka/handles.h"
 #include "lib/kafka/properties.h"
+#include "lib/kafka/stats.h"
 #include "lib/kafka/types.h"
 
 namespace kmirror::kafka::internal {
@@ -54,6 +55,9 @@ absl::StatusOr<Watermarks> GetWatermarksCached(rd_kafka_t* rk, const std::string
 absl::StatusOr<std::vector<TopicPartitionOffset>> OffsetsForTimes(
     rd_kafka_t* rk, const std::vector<TopicPartitionOffset>& timestamps,
     std::chrono::milliseconds timeout);
+
+// Parses one statistics document and hands it to `callback`; an unparseable one is logged.
+void DeliverStats(rd_kafka_t* rk, const char* json, size_t len, const StatsCallback& callback);
 
 // Logs a non-fatal client error reported through librdkafka's error_cb.
 void LogClientError(rd_kafka_t* rk, const absl::Status& status);

@@ -2,8 +2,8 @@
 
 #include <cstring>
 #include <mutex>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "lib/common/status.h"
@@ -123,8 +123,10 @@ std::string_view ToString(RebalanceEvent::Type type) {
 // ---------------------------------------------------------------------------------------------
 // Consumer
 
-Consumer::Consumer(RebalanceCallback on_rebalance, ErrorCallback on_error)
-    : on_rebalance_(std::move(on_rebalance)), on_error_(std::move(on_error)) {}
+Consumer::Consumer(RebalanceCallback on_rebalance, ErrorCallback on_error, StatsCallback on_stats)
+    : on_rebalance_(std::move(on_rebalance)),
+      on_error_(std::move(on_error)),
+      on_stats_(std::move(on_stats)) {}
 
 Consumer::~Consumer() {
   if (rk_ == nullptr) return;
@@ -146,19 +148,22 @@ Consumer::~Consumer() {
 
 absl::StatusOr<std::unique_ptr<Consumer>> Consumer::Create(const Properties& properties,
                                                            RebalanceCallback on_rebalance,
-                                                           ErrorCallback on_error) {
+                                                           ErrorCallback on_error,
+                                                           StatsCallback on_stats) {
   std::optional<std::string> group = properties.Get("group.id");
   if (!group.has_value() || group->empty()) {
     return absl::InvalidArgumentError(
         "consumer property 'group.id' is required (librdkafka cannot poll without a group, even "
         "with manual assignment)");
   }
-  std::unique_ptr<Consumer> consumer(new Consumer(std::move(on_rebalance), std::move(on_error)));
+  std::unique_ptr<Consumer> consumer(
+      new Consumer(std::move(on_rebalance), std::move(on_error), std::move(on_stats)));
   absl::StatusOr<HandlePtr> rk =
       internal::NewClient(RD_KAFKA_CONSUMER, properties, [&](rd_kafka_conf_t* conf) {
         rd_kafka_conf_set_opaque(conf, consumer.get());
         rd_kafka_conf_set_rebalance_cb(conf, &Consumer::OnRebalance);
         rd_kafka_conf_set_error_cb(conf, &Consumer::OnError);
+        if (consumer->on_stats_) rd_kafka_conf_set_stats_cb(conf, &Consumer::OnStats);
       });
   if (!rk.ok()) return rk.status();
   consumer->rk_ = *std::move(rk);
@@ -446,5 +451,10 @@ std::string Consumer::MemberId() const {
 }
 
 std::string Consumer::name() const { return rd_kafka_name(rk_.get()); }
+
+int Consumer::OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque) noexcept {
+  internal::DeliverStats(rk, json, len, static_cast<Consumer*>(opaque)->on_stats_);
+  return 0;  // librdkafka frees `json`
+}
 
 }  // namespace kmirror::kafka

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "lib/kafka/handles.h"
 #include "lib/kafka/properties.h"
+#include "lib/kafka/stats.h"
 #include "lib/kafka/types.h"
 
 namespace kmirror::kafka {
@@ -91,7 +92,8 @@ class Consumer {
   // not throw, must not destroy the Consumer, and must not call Poll()/ConsumeBatch().
   static absl::StatusOr<std::unique_ptr<Consumer>> Create(const Properties& properties,
                                                           RebalanceCallback on_rebalance = nullptr,
-                                                          ErrorCallback on_error = nullptr);
+                                                          ErrorCallback on_error = nullptr,
+                                                          StatsCallback on_stats = nullptr);
   // Close()s (leaving the group) if not done yet, then destroys the handle.
   ~Consumer();
   Consumer(const Consumer&) = delete;
@@ -175,11 +177,12 @@ class Consumer {
   std::string name() const;
 
  private:
-  Consumer(RebalanceCallback on_rebalance, ErrorCallback on_error);
+  Consumer(RebalanceCallback on_rebalance, ErrorCallback on_error, StatsCallback on_stats);
 
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) noexcept;
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
+  static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque) noexcept;
   void HandleRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   // Turns what rd_kafka_consumer_poll() returned into a Message or a client-level error.
   absl::StatusOr<std::optional<Message>> Wrap(rd_kafka_message_t* msg);
@@ -188,6 +191,7 @@ class Consumer {
 
   RebalanceCallback on_rebalance_;
   ErrorCallback on_error_;
+  StatsCallback on_stats_;
   bool closed_ = false;
   bool assigned_once_ = false;  // a group assignment was received (see ~Consumer)
   absl::Status close_status_;

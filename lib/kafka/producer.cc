@@ -36,21 +36,26 @@ const char* PayloadPtr(const std::optional<std::string_view>& bytes) {
 
 }  // namespace
 
-Producer::Producer(DeliveryCallback on_delivery, ErrorCallback on_error)
-    : on_delivery_(std::move(on_delivery)), on_error_(std::move(on_error)) {}
+Producer::Producer(DeliveryCallback on_delivery, ErrorCallback on_error, StatsCallback on_stats)
+    : on_delivery_(std::move(on_delivery)),
+      on_error_(std::move(on_error)),
+      on_stats_(std::move(on_stats)) {}
 
 Producer::~Producer() = default;
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const Properties& properties,
                                                            DeliveryCallback on_delivery,
-                                                           ErrorCallback on_error) {
+                                                           ErrorCallback on_error,
+                                                           StatsCallback on_stats) {
   if (!on_delivery) return absl::InvalidArgumentError("producer needs a delivery callback");
-  std::unique_ptr<Producer> producer(new Producer(std::move(on_delivery), std::move(on_error)));
+  std::unique_ptr<Producer> producer(
+      new Producer(std::move(on_delivery), std::move(on_error), std::move(on_stats)));
   absl::StatusOr<HandlePtr> rk =
       internal::NewClient(RD_KAFKA_PRODUCER, properties, [&](rd_kafka_conf_t* conf) {
         rd_kafka_conf_set_opaque(conf, producer.get());
         rd_kafka_conf_set_dr_msg_cb(conf, &Producer::OnDelivery);
         rd_kafka_conf_set_error_cb(conf, &Producer::OnError);
+        if (producer->on_stats_) rd_kafka_conf_set_stats_cb(conf, &Producer::OnStats);
       });
   if (!rk.ok()) return rk.status();
   producer->rk_ = *std::move(rk);
@@ -154,5 +159,10 @@ int Producer::OutQueueLength() const { return rd_kafka_outq_len(rk_.get()); }
 absl::Status Producer::FatalError() const { return FatalErrorStatus(rk_.get(), "producer"); }
 
 std::string Producer::name() const { return rd_kafka_name(rk_.get()); }
+
+int Producer::OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque) noexcept {
+  internal::DeliverStats(rk, json, len, static_cast<Producer*>(opaque)->on_stats_);
+  return 0;  // librdkafka frees `json`
+}
 
 }  // namespace kmirror::kafka

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "lib/kafka/handles.h"
 #include "lib/kafka/properties.h"
+#include "lib/kafka/stats.h"
 #include "lib/kafka/types.h"
 
 namespace kmirror::kafka {
@@ -75,7 +76,8 @@ class Producer {
   // not throw and must not destroy this Producer.
   static absl::StatusOr<std::unique_ptr<Producer>> Create(const Properties& properties,
                                                           DeliveryCallback on_delivery,
-                                                          ErrorCallback on_error = nullptr);
+                                                          ErrorCallback on_error = nullptr,
+                                                          StatsCallback on_stats = nullptr);
 
   // Does not flush: records still queued are dropped and their delivery reports may never be
   // delivered (nor their opaques released). Call Flush() first.
@@ -113,10 +115,11 @@ class Producer {
   std::string name() const;
 
  private:
-  Producer(DeliveryCallback on_delivery, ErrorCallback on_error);
+  Producer(DeliveryCallback on_delivery, ErrorCallback on_error, StatsCallback on_stats);
 
   static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* msg, void* opaque) noexcept;
   static void OnError(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
+  static int OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque) noexcept;
 
   absl::Status ProduceImpl(const char* topic, int32_t partition, int flags, const void* key,
                            size_t key_size, const void* value, size_t value_size,
@@ -124,6 +127,7 @@ class Producer {
 
   DeliveryCallback on_delivery_;
   ErrorCallback on_error_;
+  StatsCallback on_stats_;
   // Declared last so it is destroyed first, while the callbacks above are still valid.
   HandlePtr rk_;
 };

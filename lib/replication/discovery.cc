@@ -24,8 +24,7 @@ absl::StatusOr<std::vector<std::string>> TopicDiscovery::RunOnce() {
     const std::string name = options_.remote_topic(t.name);
     auto it = remote.find(name);
     if (it == remote.end()) {
-      absl::Status created =
-          admin_->CreateTargetTopic(name, t.partitions, options_.replication_factor);
+      absl::Status created = admin_->CreateTargetTopic(t, name, options_.replication_factor);
       if (!created.ok()) {
         log->error(
             "msg=\"cannot create remote topic; not replicating it yet\" flow={} topic={} "
@@ -33,14 +32,16 @@ absl::StatusOr<std::vector<std::string>> TopicDiscovery::RunOnce() {
             options_.flow, t.name, name, t.partitions, created.message());
         continue;
       }
-      log->info("msg=\"remote topic created\" flow={} topic={} remote={} partitions={}",
-                options_.flow, t.name, name, t.partitions);
     } else if (it->second < t.partitions) {
-      // Partitions beyond the remote count have nowhere to go yet; the rest replicate.
-      log->warn(
-          "msg=\"remote topic has fewer partitions than the source\" flow={} topic={} "
-          "remote={} source_partitions={} remote_partitions={}",
-          options_.flow, t.name, name, t.partitions, it->second);
+      // Until the remote topic has grown, the new partitions have nowhere to go; the others
+      // keep replicating. New partitions start from their beginning once assigned.
+      absl::Status grown = admin_->AddTargetPartitions(t, name, it->second);
+      if (!grown.ok()) {
+        log->warn(
+            "msg=\"cannot add partitions to the remote topic; retrying\" flow={} topic={} "
+            "remote={} source_partitions={} remote_partitions={} error=\"{}\"",
+            options_.flow, t.name, name, t.partitions, it->second, grown.message());
+      }
     }
     if (announced_.insert(t.name).second) {
       log->info("msg=\"topic selected\" flow={} topic={} remote={}", options_.flow, t.name, name);

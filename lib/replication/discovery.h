@@ -1,6 +1,6 @@
 // Topic discovery for a flow: lists source topics, selects those the flow replicates, makes sure
-// each remote topic exists on the target with the source's partition count, and returns the
-// subscription the flow's consumer should have.
+// each remote topic exists on the target with (at least) the source's partition count, creating
+// or growing it through TopicAdmin, and returns the subscription the flow's consumer should have.
 //
 // Runs on the flow's discovery thread, never on the worker. Not thread-safe.
 #pragma once

@@ -151,12 +151,20 @@ void Flow::OnRebalance(RebalanceKind kind, const std::vector<SourcePartition>& p
   PublishStatus();
 }
 
-void Flow::Skip(Pipeline& p, const SourceRecord& record, const char* reason) {
-  p.in_flight.push_back(Entry{record.offset.value, 0, record.timestamp_ms, true});
+void Flow::Advance(Pipeline& p) {
+  const int64_t before = p.position;
   while (!p.in_flight.empty() && p.in_flight.front().done) {
     p.position = p.in_flight.front().offset + 1;
     p.in_flight.pop_front();
   }
+  if (p.position != before && options_.on_position) {
+    options_.on_position(p.source, SourceOffset(p.position));
+  }
+}
+
+void Flow::Skip(Pipeline& p, const SourceRecord& record, const char* reason) {
+  p.in_flight.push_back(Entry{record.offset.value, 0, record.timestamp_ms, true});
+  Advance(p);
   if (probe_) probe_->RecordSkipped(reason, 1);
 }
 
@@ -199,17 +207,16 @@ void Flow::HandleRecord(SourceRecord& record) {
     return;
   }
   const uint64_t token = next_token_++;
-  auto [pit, inserted] = pending_.try_emplace(token);
-  Pending& pending = pit->second;
+  Pending& pending = pending_[token];
   pending.pipeline = it->second;
   pending.offset = record.offset.value;
   pending.bytes = record.bytes;
-  OutgoingRecord out;
+  OutgoingRecord& out = out_;  // reused: its header vector keeps its capacity
   out.partition = p.target;
   out.key = record.key;
   out.value = record.value;
   out.timestamp_ms = record.timestamp_ms;
-  out.headers.reserve(record.headers.size() + 1);
+  out.headers.clear();
   for (const auto& h : record.headers) {
     if (h.name != kProvenanceHeader) out.headers.push_back(h);
   }
@@ -220,7 +227,7 @@ void Flow::HandleRecord(SourceRecord& record) {
   }
   absl::Status sent = sink_->Send(out, token);
   if (!sent.ok()) {
-    pending_.erase(pit);
+    pending_.erase(token);
     p.needs_seek = true;
     fetch_dirty_ = true;
     if (sent.code() != absl::StatusCode::kUnavailable) {
@@ -271,10 +278,10 @@ void Flow::HandleAcks(std::vector<SinkAck>& acks) {
       probe_->RecordReplicated(p.source, 1, pending.bytes);
       probe_->RecordLatency(latency_ms / 1000.0);
     }
-    while (!p.in_flight.empty() && p.in_flight.front().done) {
-      p.position = p.in_flight.front().offset + 1;
-      p.in_flight.pop_front();
+    if (options_.on_replicated) {
+      options_.on_replicated(p.source, SourceOffset(pending.offset), ack.offset);
     }
+    Advance(p);
     p.last_progress_ms = now;
   }
   acks.clear();
@@ -316,7 +323,10 @@ void Flow::HandleError(const SourcePartitionError& error) {
       return;
     }
     p.next = wm->low;
-    p.position = std::max(p.position, wm->low);
+    // Everything below the new log start is settled once what is still in flight is: a done
+    // marker for the last lost offset keeps `position` monotonic.
+    p.in_flight.push_back(Entry{wm->low - 1, 0, NowMs(), true});
+    Advance(p);
   } else if (wanted > wm->high) {
     // The source holds fewer records than the target already has: the source was truncated or
     // rebuilt. Never rewrite what is on the target; continue at the new end.

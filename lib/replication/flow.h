@@ -19,9 +19,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "lib/replication/io.h"
 #include "lib/replication/probe.h"
@@ -44,6 +44,12 @@ struct FlowOptions {
   // How long a revoked partition may take to deliver what is in flight before it is handed over.
   std::chrono::milliseconds revoke_timeout{10000};
   std::function<int64_t()> now_ms;  // wall clock in ms; injectable for tests
+  // Called on the worker thread for every record the target acknowledged (offset syncs, offset
+  // translation). Must be cheap and must not block.
+  std::function<void(const SourcePartition&, SourceOffset, TargetOffset)> on_replicated;
+  // Called on the worker thread when every source record below `next` of a partition has been
+  // replicated or deliberately skipped.
+  std::function<void(const SourcePartition&, SourceOffset next)> on_position;
 };
 
 struct PartitionStatus {
@@ -113,8 +119,8 @@ class Flow {
   };
   struct Pending {
     std::shared_ptr<Pipeline> pipeline;
-    int64_t offset;
-    size_t bytes;
+    int64_t offset = 0;
+    size_t bytes = 0;
     std::shared_ptr<const void> owner;
     std::string provenance;
   };
@@ -127,6 +133,8 @@ class Flow {
   void HandleError(const SourcePartitionError& error);
   void HandleAcks(std::vector<SinkAck>& acks);
   void Skip(Pipeline& p, const SourceRecord& record, const char* reason);
+  // Moves `position` past the completed head of the in-flight queue and reports it.
+  void Advance(Pipeline& p);
   void Stop(Pipeline& p, std::string reason);
   void ApplyBackpressure();
   void Housekeeping();
@@ -140,8 +148,10 @@ class Flow {
   FlowProbe* probe_;
 
   std::map<SourcePartition, std::shared_ptr<Pipeline>> pipelines_;
-  std::unordered_map<uint64_t, Pending> pending_;
+  // Records sent and not yet acknowledged, by token (open addressing: no allocation per record).
+  absl::flat_hash_map<uint64_t, Pending> pending_;
   uint64_t next_token_ = 1;
+  OutgoingRecord out_;  // reused for every send: its header vector keeps its capacity
   size_t in_flight_bytes_ = 0;
   bool backpressured_ = false;
   bool fetch_dirty_ = false;  // pipelines' fetch state must be re-applied

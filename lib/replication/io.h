@@ -116,7 +116,8 @@ class TargetTail {
       const std::vector<TargetPartition>& partitions, const std::string& source_alias) = 0;
 };
 
-// Creates remote topics and lists source topics; used by the flow's discovery step.
+// Creates and grows remote topics and lists topics on both sides; used by the flow's discovery
+// step. Implementations log each change they make (the daemon's goes through lib/topicsync).
 struct TopicInfo {
   std::string name;
   int32_t partitions = 0;
@@ -127,8 +128,12 @@ class TopicAdmin {
   virtual ~TopicAdmin() = default;
   virtual absl::StatusOr<std::vector<TopicInfo>> ListSourceTopics() = 0;
   virtual absl::StatusOr<std::vector<TopicInfo>> ListTargetTopics() = 0;
-  virtual absl::Status CreateTargetTopic(const std::string& name, int32_t partitions,
+  // Creates `remote` for the source topic `source` with its partition count. OK if it exists.
+  virtual absl::Status CreateTargetTopic(const TopicInfo& source, const std::string& remote,
                                          int replication_factor) = 0;
+  // Grows `remote` (now `current` partitions) to `source.partitions`.
+  virtual absl::Status AddTargetPartitions(const TopicInfo& source, const std::string& remote,
+                                           int32_t current) = 0;
 };
 
 }  // namespace kmirror::replication

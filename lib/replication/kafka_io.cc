@@ -32,7 +32,8 @@ void SetDefault(kafka::Properties& props, const std::string& key, const std::str
 
 // ---- KafkaSource ------------------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(kafka::Properties properties) {
+absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(kafka::Properties properties,
+                                                                 kafka::StatsCallback on_stats) {
   // Progress lives on the target: never commit, and never silently reset a position that fell
   // out of the log (the flow counts what retention took).
   properties.Set("enable.auto.commit", "false");
@@ -43,7 +44,8 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(kafka::Properti
   std::unique_ptr<KafkaSource> source(new KafkaSource());
   KafkaSource* raw = source.get();
   auto consumer = kafka::Consumer::Create(
-      properties, [raw](kafka::RebalanceEvent& event) { raw->OnRebalance(event); });
+      properties, [raw](kafka::RebalanceEvent& event) { raw->OnRebalance(event); }, nullptr,
+      std::move(on_stats));
   if (!consumer.ok()) return consumer.status();
   source->consumer_ = std::move(consumer).value();
   return source;
@@ -140,7 +142,8 @@ absl::Status KafkaSource::Close() { return consumer_->Close(); }
 
 // ---- KafkaSink --------------------------------------------------------------------------------
 
-absl::StatusOr<std::unique_ptr<KafkaSink>> KafkaSink::Create(kafka::Properties properties) {
+absl::StatusOr<std::unique_ptr<KafkaSink>> KafkaSink::Create(kafka::Properties properties,
+                                                             kafka::StatsCallback on_stats) {
   // No loss, order kept, no duplicates from retries: idempotence with acks=all, and librdkafka
   // retries transient failures for as long as it takes (the in-flight bound stops fetching).
   properties.Set("enable.idempotence", "true");
@@ -151,11 +154,14 @@ absl::StatusOr<std::unique_ptr<KafkaSink>> KafkaSink::Create(kafka::Properties p
   SetDefault(properties, "queue.buffering.max.kbytes", "1048576");
   std::unique_ptr<KafkaSink> sink(new KafkaSink());
   KafkaSink* raw = sink.get();
-  auto producer = kafka::Producer::Create(properties, [raw](const kafka::DeliveryReport& dr) {
-    if (raw->acks_ == nullptr) return;
-    raw->acks_->push_back(
-        SinkAck{reinterpret_cast<uint64_t>(dr.opaque), dr.status, TargetOffset(dr.offset)});
-  });
+  auto producer = kafka::Producer::Create(
+      properties,
+      [raw](const kafka::DeliveryReport& dr) {
+        if (raw->acks_ == nullptr) return;
+        raw->acks_->push_back(
+            SinkAck{reinterpret_cast<uint64_t>(dr.opaque), dr.status, TargetOffset(dr.offset)});
+      },
+      nullptr, std::move(on_stats));
   if (!producer.ok()) return producer.status();
   sink->producer_ = std::move(producer).value();
   return sink;
@@ -266,55 +272,6 @@ absl::StatusOr<std::map<TargetPartition, TailState>> KafkaTargetTail::Read(
   }
   if (!deeper.empty()) KM_RETURN_IF_ERROR(ReadPass(deeper, 1000, source_alias, out));
   return out;
-}
-
-// ---- KafkaTopicAdmin --------------------------------------------------------------------------
-
-absl::StatusOr<std::unique_ptr<KafkaTopicAdmin>> KafkaTopicAdmin::Create(
-    const kafka::Properties& source, const kafka::Properties& target) {
-  auto admin = std::make_unique<KafkaTopicAdmin>();
-  auto s = kafka::AdminClient::Create(source);
-  if (!s.ok()) return s.status();
-  auto t = kafka::AdminClient::Create(target);
-  if (!t.ok()) return t.status();
-  admin->source_ = std::move(s).value();
-  admin->target_ = std::move(t).value();
-  return admin;
-}
-
-namespace {
-absl::StatusOr<std::vector<TopicInfo>> ListTopics(kafka::AdminClient& admin) {
-  auto md = admin.Metadata(std::nullopt, std::chrono::seconds(15));
-  if (!md.ok()) return md.status();
-  std::vector<TopicInfo> out;
-  for (const auto& t : md->topics) {
-    if (!t.status.ok()) continue;
-    out.push_back(TopicInfo{t.name, static_cast<int32_t>(t.partitions.size())});
-  }
-  return out;
-}
-}  // namespace
-
-absl::StatusOr<std::vector<TopicInfo>> KafkaTopicAdmin::ListSourceTopics() {
-  return ListTopics(*source_);
-}
-
-absl::StatusOr<std::vector<TopicInfo>> KafkaTopicAdmin::ListTargetTopics() {
-  return ListTopics(*target_);
-}
-
-absl::Status KafkaTopicAdmin::CreateTargetTopic(const std::string& name, int32_t partitions,
-                                                int replication_factor) {
-  kafka::NewTopic t;
-  t.name = name;
-  t.partitions = partitions;
-  t.replication_factor = replication_factor;
-  auto res = target_->CreateTopics({t}, std::chrono::seconds(30));
-  if (!res.ok()) return res.status();
-  if (res->empty()) return absl::InternalError("CreateTopics returned no result for " + name);
-  const absl::Status& s = (*res)[0].status;
-  if (s.ok() || s.code() == absl::StatusCode::kAlreadyExists) return absl::OkStatus();
-  return s;
 }
 
 }  // namespace kmirror::replication

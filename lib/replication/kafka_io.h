@@ -3,7 +3,7 @@
 // KafkaSource: a group consumer on the source cluster (cooperative-sticky, never commits: progress
 // lives on the target). KafkaSink: an idempotent producer on the target that produces borrowed
 // (zero-copy) payloads. KafkaTargetTail: reads the end of remote partitions to find the last
-// source offset written. KafkaTopicAdmin: topic listing and creation on both clusters.
+// source offset written. The TopicAdmin seam is served by lib/topicsync (daemon/topic_sync.h).
 // Each object is used from one thread (the flow's worker or discovery thread).
 #pragma once
 
@@ -23,7 +23,8 @@ namespace kmirror::replication {
 class KafkaSource : public SourceClient {
  public:
   // `properties` must carry bootstrap.servers and group.id; replication settings are added here.
-  static absl::StatusOr<std::unique_ptr<KafkaSource>> Create(kafka::Properties properties);
+  static absl::StatusOr<std::unique_ptr<KafkaSource>> Create(
+      kafka::Properties properties, kafka::StatsCallback on_stats = nullptr);
   void SetRebalanceHandler(RebalanceHandler handler) override { handler_ = std::move(handler); }
   absl::Status Subscribe(const std::vector<std::string>& topics) override;
   absl::Status Poll(std::chrono::milliseconds timeout, size_t max,
@@ -46,7 +47,8 @@ class KafkaSource : public SourceClient {
 
 class KafkaSink : public SinkClient {
  public:
-  static absl::StatusOr<std::unique_ptr<KafkaSink>> Create(kafka::Properties properties);
+  static absl::StatusOr<std::unique_ptr<KafkaSink>> Create(kafka::Properties properties,
+                                                           kafka::StatsCallback on_stats = nullptr);
   absl::Status Send(const OutgoingRecord& record, uint64_t token) override;
   void Poll(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) override;
   absl::Status Flush(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) override;
@@ -70,20 +72,6 @@ class KafkaTargetTail : public TargetTail {
   absl::Status ReadPass(const std::vector<TargetPartition>& partitions, int64_t depth,
                         const std::string& source_alias, std::map<TargetPartition, TailState>& out);
   std::unique_ptr<kafka::Consumer> consumer_;
-};
-
-class KafkaTopicAdmin : public TopicAdmin {
- public:
-  static absl::StatusOr<std::unique_ptr<KafkaTopicAdmin>> Create(const kafka::Properties& source,
-                                                                 const kafka::Properties& target);
-  absl::StatusOr<std::vector<TopicInfo>> ListSourceTopics() override;
-  absl::StatusOr<std::vector<TopicInfo>> ListTargetTopics() override;
-  absl::Status CreateTargetTopic(const std::string& name, int32_t partitions,
-                                 int replication_factor) override;
-
- private:
-  std::unique_ptr<kafka::AdminClient> source_;
-  std::unique_ptr<kafka::AdminClient> target_;
 };
 
 }  // namespace kmirror::replication

@@ -39,24 +39,35 @@ class FaultsTest : public ::testing::Test {
     return std::move(p).value();
   }
   // Writes `per_tick` records of `bytes` each every 10 ms, round robin over partitions.
-  std::thread Writer(const std::string& topic, int partitions, int per_tick, size_t bytes) {
-    return std::thread([=, this] {
-      auto producer = Producer();
-      int64_t i = 0;
-      while (!stop_.load()) {
-        for (int b = 0; b < per_tick; ++b, ++i) {
-          kafka::ProduceRecord r;
-          r.topic = topic;
-          r.partition = static_cast<int32_t>(i % partitions);
-          r.key = "k" + std::to_string(i);
-          r.value = std::string(bytes, static_cast<char>('a' + i % 26));
-          (void)producer->Produce(r);
-        }
-        producer->Poll(std::chrono::milliseconds(0));
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      (void)producer->Flush(std::chrono::seconds(20));
-    });
+  // A background writer that stops and joins however the test returns (a failed ASSERT returns
+  // early; a joinable std::thread would terminate the process and orphan its children).
+  struct WriterThread {
+    std::atomic<bool>* stop;
+    std::thread thread;
+    void join() {
+      stop->store(true);
+      if (thread.joinable()) thread.join();
+    }
+    ~WriterThread() { join(); }
+  };
+  WriterThread Writer(const std::string& topic, int partitions, int per_tick, size_t bytes) {
+    return WriterThread{&stop_, std::thread([=, this] {
+                          auto producer = Producer();
+                          int64_t i = 0;
+                          while (!stop_.load()) {
+                            for (int b = 0; b < per_tick; ++b, ++i) {
+                              kafka::ProduceRecord r;
+                              r.topic = topic;
+                              r.partition = static_cast<int32_t>(i % partitions);
+                              r.key = "k" + std::to_string(i);
+                              r.value = std::string(bytes, static_cast<char>('a' + i % 26));
+                              (void)producer->Produce(r);
+                            }
+                            producer->Poll(std::chrono::milliseconds(0));
+                            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                          }
+                          (void)producer->Flush(std::chrono::seconds(20));
+                        })};
   }
   // Every source record is on the target exactly once, in order, per partition. With
   // `duplicates` given, repeated copies of a record are counted there instead of failing.
@@ -114,9 +125,11 @@ TEST_F(FaultsTest, TargetDownForAMinuteStallsResumesAndStaysWithinTheMemoryBound
   k.Start();
   // ~480 KB/s: a minute of outage is ~29 MB of backlog, seven times the in-flight bound, while
   // each partition stays under the sandbox's ~5 MB retention for the whole test.
-  std::thread writer = Writer("load", 12, 8, 600);
-  ASSERT_TRUE(WaitFor([&] { return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 12; }))
-      << k.Log();
+  WriterThread writer = Writer("load", 12, 8, 600);
+  // 12 partitions of "load" and the source heartbeats topic every flow replicates.
+  ASSERT_TRUE(WaitFor([&] {
+    return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 12 + 1;
+  })) << k.Log();
   std::this_thread::sleep_for(std::chrono::seconds(5));
   const int64_t rss_before = RssKb(k.proc().pid());
   for (int b = 1; b <= 3; ++b) ASSERT_TRUE(sb_->BrokerDown("B", b).ok());
@@ -215,17 +228,18 @@ TEST_F(FaultsTest, SourceLeaderMovesAndBrokerRestartsLoseNothing) {
   ASSERT_TRUE(sb_->CreateTopic("A", "moving", 6, 3).ok());
   Kmirrord k(dir_.path(), FlowConfig(*sb_));
   k.Start();
-  std::thread writer = Writer("moving", 6, 3, 200);
-  ASSERT_TRUE(WaitFor([&] { return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 6; }))
-      << k.Log();
+  WriterThread writer = Writer("moving", 6, 3, 200);
+  ASSERT_TRUE(WaitFor([&] {
+    return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 6 + 1;
+  })) << k.Log();
   // Leaders move around the source cluster while records flow.
   for (int round = 0; round < 6; ++round) {
     for (int p = 0; p < 6; ++p) {
       const int broker = 1 + (p + round) % 3;
-      ASSERT_TRUE(sb_->Control("/v1/clusters/A/topics/moving/partitions/" + std::to_string(p) +
-                                   "/leader",
-                               "{\"broker\": " + std::to_string(broker) + "}")
-                      .ok());
+      ASSERT_TRUE(
+          sb_->Control("/v1/clusters/A/topics/moving/partitions/" + std::to_string(p) + "/leader",
+                       "{\"broker\": " + std::to_string(broker) + "}")
+              .ok());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
   }
@@ -253,18 +267,18 @@ TEST_F(FaultsTest, TwoInstancesShareAFlowAndTheSurvivorTakesOverAKilledOne) {
   two.replace(two.find("instance_id = \"test\""), 20, "instance_id = \"two\" ");
   Kmirrord k1(dir_.path(), one, "one");
   Kmirrord k2(dir_.path(), two, "two");
-  std::thread writer = Writer("shared", 6, 3, 100);
+  WriterThread writer = Writer("shared", 6, 3, 100);
   k1.Start();
   k2.Start();
   const std::string assigned = "kmirror_assigned_partitions{flow=\"A->B\"}";
   ASSERT_TRUE(WaitFor([&] {
     auto a = k1.Sample(assigned), b = k2.Sample(assigned);
-    return a && b && *a > 0 && *b > 0 && *a + *b == 6;
+    return a && b && *a > 0 && *b > 0 && *a + *b == 6 + 1;
   })) << k1.Log()
       << k2.Log();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   k2.proc().Kill();
-  ASSERT_TRUE(WaitFor([&] { return k1.Sample(assigned) == 6; })) << k1.Log();
+  ASSERT_TRUE(WaitFor([&] { return k1.Sample(assigned) == 6 + 1; })) << k1.Log();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   stop_.store(true);
   writer.join();
@@ -277,7 +291,7 @@ TEST_F(FaultsTest, SighupAppliesNewTopicFiltersWithoutDroppingPartitions) {
   ASSERT_TRUE(sb_->CreateTopic("A", "added", 2, 3).ok());
   Kmirrord k(dir_.path(), FlowConfig(*sb_, "topics = [\"kept\"]\n"));
   k.Start();
-  std::thread writer = Writer("kept", 2, 1, 10);
+  WriterThread writer = Writer("kept", 2, 1, 10);
   ASSERT_TRUE(WaitFor([&] { return CountAll(ReadAll(sb_->Bootstrap("B"), "A.kept", 2)) > 10; }))
       << k.Log();
   {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -111,9 +112,14 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 std::optional<Subprocess> Subprocess::Start(const std::vector<std::string>& argv,
                                             const std::string& stdout_path,
                                             const std::string& stderr_path) {
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return std::nullopt;
   if (pid == 0) {
+    // A test that dies (an abort, a timeout's kill) takes its clusters and daemons with it:
+    // orphans would keep running and hold the test runner's output pipe open.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
     if (!stdout_path.empty()) {
       int fd = open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) dup2(fd, 1);

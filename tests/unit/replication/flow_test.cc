@@ -1,5 +1,7 @@
 #include "lib/replication/flow.h"
 
+#include <algorithm>
+
 #include "gtest/gtest.h"
 #include "tests/unit/replication/fakes.h"
 
@@ -177,6 +179,33 @@ TEST_F(FlowTest, RetentionLossIsCountedExactlyThenContinues) {
   EXPECT_EQ(st.partitions[0].lost, 4);  // offsets 3, 4, 5, 6
   ASSERT_EQ(sink_.logs[kT0].size(), 4u);
   EXPECT_EQ(ProvenanceOf(sink_.logs[kT0][1])->offset, SourceOffset(7));
+}
+
+TEST_F(FlowTest, ReportsEveryAcknowledgedPairAndAMonotonicPosition) {
+  for (int i = 0; i < 10; ++i) source_.Append(kP0, Rec(i));
+  source_.log_start[kP0] = 3;  // 0..2 expired: the position jumps over them, never back
+  auto o = Options();
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  std::vector<int64_t> positions;
+  o.on_replicated = [&](const SourcePartition& p, SourceOffset s, TargetOffset t) {
+    EXPECT_EQ(p, kP0);
+    pairs.emplace_back(s.value, t.value);
+  };
+  o.on_position = [&](const SourcePartition& p, SourceOffset next) {
+    EXPECT_EQ(p, kP0);
+    positions.push_back(next.value);
+  };
+  auto flow = NewFlow(o);
+  sink_.logs[kT0].push_back(Rec(99));  // a foreign record already at target offset 0
+  source_.to_assign = {kP0};
+  Run(*flow, 10);
+  ASSERT_EQ(pairs.size(), 7u);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    EXPECT_EQ(pairs[i], (std::pair<int64_t, int64_t>{3 + i, 1 + i}));
+  }
+  ASSERT_FALSE(positions.empty());
+  EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()));
+  EXPECT_EQ(positions.back(), 10);
 }
 
 TEST_F(FlowTest, RetentionLossWithStopPolicyStopsThePartition) {
