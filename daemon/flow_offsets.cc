@@ -98,9 +98,9 @@ absl::StatusOr<std::unique_ptr<FlowOffsets>> FlowOffsets::Create(const config::C
     // (`A.orders` on B for the flow B->A) are translated back through their provenance headers.
     offsets::KafkaTargetIndex::Options reverse_options = index_options;
     reverse_options.source_alias = f.target;
-    KM_ASSIGN_OR_RETURN(o->reverse_index_, offsets::KafkaTargetIndex::Create(
-                                               reader_props(true, "offsets-reverse-index"),
-                                               reverse_options));
+    KM_ASSIGN_OR_RETURN(o->reverse_index_,
+                        offsets::KafkaTargetIndex::Create(
+                            reader_props(true, "offsets-reverse-index"), reverse_options));
     o->reverse_ = std::make_unique<offsets::ReverseTranslator>(*o->reverse_index_);
     o->checkpoints_->SetReverseTranslator(o->reverse_.get());
   }
