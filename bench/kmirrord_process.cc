@@ -43,6 +43,7 @@ absl::Status KmirrordProcess::WaitOwned(int64_t partitions, std::chrono::seconds
                                         int64_t* assigned, int64_t* resolved) {
   *assigned = 0;
   *resolved = 0;
+  partitions += 1;  // every flow also replicates the source's `heartbeats` topic (1 partition)
   const bool owned = WaitUntil(
       [&] {
         if (!child_->Running()) return true;

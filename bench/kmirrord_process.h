@@ -33,7 +33,8 @@ class KmirrordProcess {
       std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) const;
   // Partitions whose start position was resolved so far ("partition resolved" log lines).
   int64_t Resolved() const;
-  // Waits until `partitions` partitions are assigned (kmirror_assigned_partitions) and resolved.
+  // Waits until `partitions` partitions of the benchmark topics, plus the source heartbeats
+  // partition every flow replicates, are assigned (kmirror_assigned_partitions) and resolved.
   // `assigned` and `resolved` receive the last values seen.
   absl::Status WaitOwned(int64_t partitions, std::chrono::seconds timeout, int64_t* assigned,
                          int64_t* resolved);
