@@ -2,12 +2,19 @@
 // of daemon wiring that creates a client.
 #pragma once
 
+#include <chrono>
 #include <string>
 
+#include "absl/time/time.h"
 #include "lib/config/config.h"
 #include "lib/kafka/properties.h"
 
 namespace kmirror::daemon {
+
+// A configured duration as the milliseconds the client APIs and threads take.
+inline std::chrono::milliseconds Millis(absl::Duration d) {
+  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
+}
 
 inline kafka::Properties ToProperties(const config::ClientProperties& map) {
   kafka::Properties p;

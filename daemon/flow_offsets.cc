@@ -9,10 +9,6 @@
 namespace kmirror::daemon {
 namespace {
 
-std::chrono::milliseconds Millis(absl::Duration d) {
-  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
-}
-
 offsets::ProvenanceDecoder Decoder() {
   return [](std::string_view value) -> std::optional<offsets::RecordProvenance> {
     auto p = replication::DecodeProvenance(value);

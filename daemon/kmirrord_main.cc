@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "absl/time/time.h"
+#include "daemon/client_properties.h"
 #include "daemon/demo.h"
 #include "daemon/service.h"
 #include "daemon/systemd_notify.h"
@@ -93,8 +94,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   (void)(*svc)->Start();
-  const auto drain =
-      std::chrono::milliseconds(absl::ToInt64Milliseconds(cfg->daemon.drain_timeout));
+  const auto drain = kmirror::daemon::Millis(cfg->daemon.drain_timeout);
   // systemd (Type=notify): READY=1 once every flow runs, watchdog pings while waiting for signals.
   kmirror::daemon::SystemdNotifier notifier;
   kmirror::daemon::SystemdSession systemd(

@@ -39,10 +39,6 @@ absl::StatusOr<replication::DiscoveryOptions> DiscoveryFor(const config::FlowCon
   return d;
 }
 
-std::chrono::milliseconds Millis(absl::Duration d) {
-  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
-}
-
 }  // namespace
 
 absl::StatusOr<config::Config> LoadConfig(const std::string& path, config::ConfigErrors* errors) {

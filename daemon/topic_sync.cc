@@ -13,10 +13,6 @@
 namespace kmirror::daemon {
 namespace {
 
-std::chrono::milliseconds Millis(absl::Duration d) {
-  return std::chrono::milliseconds(absl::ToInt64Milliseconds(d));
-}
-
 // The flow discovery's TopicAdmin, served by the flow's topic sync: the same admin clients list
 // the topics, and the Syncer creates and grows remote topics.
 class SyncedTopicAdmin : public replication::TopicAdmin {
