@@ -275,6 +275,11 @@ void ReadRoot(Context& ctx, const Value& document, Config& config) {
   const Table* control = SubTable(ctx, root, "control");
   internal::ReadSection(ctx, "control", control ? *control : kEmpty, internal::ControlSection(),
                         config.control);
+  if (!config.control.tcp_listen.empty() && config.control.token_file.empty()) {
+    ctx.Error("control.token_file",
+              "required when control.tcp_listen is set (TCP clients authenticate with the token "
+              "it holds)");
+  }
   CheckFlows(ctx, config);
 }
 

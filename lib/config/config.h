@@ -118,7 +118,10 @@ struct MetricsConfig {
 };
 
 struct ControlConfig {
-  std::string socket;  // Unix socket path of the control API
+  std::string socket;        // Unix socket path of the control API
+  std::string socket_group;  // group the socket is chown'ed to (its members may use it); "": none
+  std::string tcp_listen;    // loopback "host:port" for the TCP listener; "": no TCP listener
+  std::string token_file;    // file holding the bearer token TCP clients must send
 
   bool operator==(const ControlConfig&) const = default;
 };

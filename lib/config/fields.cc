@@ -1,4 +1,7 @@
 // The field tables: every configuration key, declared once.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -476,6 +479,32 @@ std::optional<std::string> ListenAddress(const std::string& s) {
   return std::nullopt;
 }
 
+// The control API's TCP listener: an IP literal on the loopback interface (the bearer token is sent
+// in clear text, so it must never cross a network).
+std::optional<std::string> LoopbackListenAddress(const std::string& s) {
+  if (s.empty()) return std::nullopt;  // TCP listener disabled
+  const auto host_port = SplitHostPort(s);
+  if (!host_port.has_value()) {
+    return fmt::format("expected host:port (e.g. \"127.0.0.1:9465\", \"[::1]:9465\"), got {}",
+                       TomlString(s));
+  }
+  const std::string& host = host_port->first;
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    if ((ntohl(v4.s_addr) >> 24) == 127) return std::nullopt;
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return std::nullopt;
+  } else {
+    return fmt::format("expected an IP address, got host {} (use 127.0.0.1 or [::1])",
+                       TomlString(host));
+  }
+  return fmt::format(
+      "must be a loopback address (127.0.0.0/8 or [::1]), got {}: the control API's token "
+      "travels in clear text",
+      TomlString(host));
+}
+
 std::optional<std::string> SocketPath(const std::string& s) {
   if (s.empty()) return "must not be empty";
   // sockaddr_un::sun_path holds 108 bytes including the terminating NUL.
@@ -826,6 +855,15 @@ const Section<ControlConfig>& ControlSection() {
       {
           Def<S>("socket", &S::socket, StringCodec(), Literal("\"/run/kmirror/kmirrord.sock\""),
                  "Unix socket of the control API used by kmirrorctl.", SocketPath),
+          Def<S>("socket_group", &S::socket_group, StringCodec(), Literal("\"\""),
+                 "Group owning the socket; its members may use the control API (root and the "
+                 "daemon's user always may). Empty: the daemon's group."),
+          Def<S>("tcp_listen", &S::tcp_listen, StringCodec(), Literal("\"\""),
+                 "Optional loopback host:port (port 0: any) also serving the control API, with a "
+                 "bearer token; empty disables it.",
+                 LoopbackListenAddress),
+          Def<S>("token_file", &S::token_file, StringCodec(), Literal("\"\""),
+                 "File holding the bearer token TCP clients must send; required with tcp_listen."),
       }));
   return *section;
 }

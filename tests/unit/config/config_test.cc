@@ -128,6 +128,9 @@ listen = "[::1]:0"
 
 [control]
 socket = "/tmp/k.sock"
+socket_group = "kmirror-ops"
+tcp_listen = "127.0.0.1:9465"
+token_file = "/etc/kmirror/control.token"
 )";
 
 TEST(ConfigTest, EveryFieldIsRead) {
@@ -164,6 +167,9 @@ TEST(ConfigTest, EveryFieldIsRead) {
   EXPECT_EQ(config.metrics.host, "::1");
   EXPECT_EQ(config.metrics.port, 0);
   EXPECT_EQ(config.control.socket, "/tmp/k.sock");
+  EXPECT_EQ(config.control.socket_group, "kmirror-ops");
+  EXPECT_EQ(config.control.tcp_listen, "127.0.0.1:9465");
+  EXPECT_EQ(config.control.token_file, "/etc/kmirror/control.token");
 }
 
 TEST(ConfigTest, DescribeRoundTripsToAnEqualConfig) {

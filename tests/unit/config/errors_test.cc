@@ -88,6 +88,29 @@ TEST(ConfigErrorsTest, MetricsListenMustBeHostPort) {
   }
 }
 
+TEST(ConfigErrorsTest, ControlTcpListenIsLoopbackOnlyAndNeedsATokenFile) {
+  const std::string token = "token_file = \"/etc/kmirror/control.token\"\n";
+  for (const char* good : {"127.0.0.1:9465", "127.1.2.3:0", "[::1]:9465"}) {
+    ConfigErrors errors;
+    EXPECT_TRUE(
+        ParseConfig(Flow("") + "[control]\ntcp_listen = \"" + good + "\"\n" + token, {}, &errors)
+            .ok())
+        << good << ": " << errors.ToString();
+  }
+  for (const char* remote : {"0.0.0.0:9465", "10.1.2.3:9465", "[::]:9465", "[2001:db8::1]:1"}) {
+    std::vector<std::string> errors =
+        Errors(Flow("") + "[control]\ntcp_listen = \"" + remote + "\"\n" + token);
+    ASSERT_EQ(errors.size(), 1u) << remote;
+    EXPECT_THAT(errors[0], StartsWith("control.tcp_listen: must be a loopback address")) << remote;
+  }
+  EXPECT_THAT(Errors(Flow("") + "[control]\ntcp_listen = \"localhost:9465\"\n" + token),
+              ElementsAre(StartsWith("control.tcp_listen: expected an IP address")));
+  EXPECT_THAT(Errors(Flow("") + "[control]\ntcp_listen = \"9465\"\n" + token),
+              ElementsAre(StartsWith("control.tcp_listen: expected host:port")));
+  EXPECT_THAT(Errors(Flow("") + "[control]\ntcp_listen = \"127.0.0.1:9465\"\n"),
+              ElementsAre(StartsWith("control.token_file: required when control.tcp_listen")));
+}
+
 TEST(ConfigErrorsTest, UnknownKeysSuggestTheClosestKnownOne) {
   EXPECT_THAT(Errors(std::string(kClusters) + R"(
 [clusters.A.kafak]
