@@ -1,5 +1,7 @@
 #include "bench/bench_util.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -165,9 +167,13 @@ std::string KmirrordConfig(const FlowSetup& setup) {
       "{}"
       "\n"
       "[metrics]\n"
-      "listen = \"{}\"\n",
+      "listen = \"{}\"\n"
+      "\n"
+      "[control]\n"
+      "socket = \"/tmp/kmirror-bench-{}/kmirrord.sock\"\n",
       setup.log_level, setup.a_bootstrap, setup.b_bootstrap, topics, setup.group_id,
-      setup.replication_policy, setup.max_in_flight, source_kafka, setup.metrics_listen);
+      setup.replication_policy, setup.max_in_flight, source_kafka, setup.metrics_listen,
+      static_cast<long>(::getpid()));
 }
 
 absl::StatusOr<std::unique_ptr<sandbox::Sandbox>> StartSandbox(int max_partitions_per_topic) {

@@ -1,6 +1,7 @@
 #include "daemon/demo.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -80,6 +81,8 @@ int RunDemo(int records_per_second) {
   sandbox::Cluster* a = (*sandbox)->cluster("A");
   for (const DemoTopic& t : kTopics) (void)a->CreateTopic(t.name, t.partitions, 3);
 
+  // The demo's control socket: kmirrorctl --socket PATH status (or failover, drill, ...).
+  const std::string socket = "/tmp/kmirror-demo-" + std::to_string(::getpid()) + "/kmirrord.sock";
   const std::string text =
       "[daemon]\ninstance_id = \"demo\"\n"
       "[clusters.A]\nbootstrap_servers = \"" +
@@ -90,7 +93,9 @@ int RunDemo(int records_per_second) {
       "\"\n"
       "[[flows]]\nsource = \"A\"\ntarget = \"B\"\n"
       "topic_refresh_interval = \"2s\"\n"
-      "[metrics]\nlisten = \"127.0.0.1:0\"\n";
+      "[metrics]\nlisten = \"127.0.0.1:0\"\n"
+      "[control]\nsocket = \"" +
+      socket + "\"\n";
   config::ConfigErrors errors;
   auto cfg = ParseConfigText(text, &errors);
   if (!cfg.ok()) {
@@ -102,7 +107,10 @@ int RunDemo(int records_per_second) {
     log->error("msg=\"service failed\" error=\"{}\"", svc.status().message());
     return 1;
   }
-  (void)(*svc)->Start();
+  if (absl::Status started = (*svc)->Start(); !started.ok()) {
+    log->error("msg=\"service failed\" error=\"{}\"", started.message());
+    return 1;
+  }
   std::atomic<bool> stop{false};
   std::thread producer([&] { ProduceLoop(a->bootstrap(), records_per_second, stop); });
   std::thread consumer([&] { ConsumeLoop(a->bootstrap(), stop); });
@@ -112,9 +120,12 @@ int RunDemo(int records_per_second) {
       "  A bootstrap: %s\n  B bootstrap: %s\n  metrics:     http://127.0.0.1:%u/metrics\n"
       "  a producer writes ~%d records/s to orders, payments, inventory on A; a consumer\n"
       "  group 'billing' reads on A; the A->B flow copies them to A.orders, ... on B.\n"
-      "  Try: kcat -b %s -C -t A.orders -c 3 -f '%%k %%s %%h\\n'   (Ctrl-C stops)\n",
+      "  Try: kcat -b %s -C -t A.orders -c 3 -f '%%k %%s %%h\\n'\n"
+      "       kmirrorctl --socket %s status      (also: drill, failover, failback)\n"
+      "  Ctrl-C stops.\n",
       a->bootstrap().c_str(), (*sandbox)->cluster("B")->bootstrap().c_str(), (*svc)->metrics_port(),
-      records_per_second, (*sandbox)->cluster("B")->bootstrap().c_str());
+      records_per_second, (*sandbox)->cluster("B")->bootstrap().c_str(),
+      (*svc)->control_socket().c_str());
   std::fflush(stdout);
 
   sigset_t signals;

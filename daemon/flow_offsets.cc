@@ -7,17 +7,13 @@
 #include "lib/replication/provenance.h"
 
 namespace kmirror::daemon {
-namespace {
-
-offsets::ProvenanceDecoder Decoder() {
+offsets::ProvenanceDecoder ProvenanceIndexDecoder() {
   return [](std::string_view value) -> std::optional<offsets::RecordProvenance> {
     auto p = replication::DecodeProvenance(value);
     if (!p) return std::nullopt;
     return offsets::RecordProvenance{p->source, p->offset};
   };
 }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<FlowOffsets>> FlowOffsets::Create(const config::Config& cfg,
                                                                  const config::FlowConfig& f,
@@ -64,7 +60,7 @@ absl::StatusOr<std::unique_ptr<FlowOffsets>> FlowOffsets::Create(const config::C
   offsets::KafkaTargetIndex::Options index_options;
   index_options.source_alias = f.source;
   index_options.header = std::string(replication::kProvenanceHeader);
-  index_options.decode = Decoder();
+  index_options.decode = ProvenanceIndexDecoder();
   KM_ASSIGN_OR_RETURN(o->index_, offsets::KafkaTargetIndex::Create(
                                      reader_props(false, "offsets-index"), index_options));
   auto selector = o->selector_;

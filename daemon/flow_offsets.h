@@ -31,6 +31,9 @@ class Registry;
 
 namespace kmirror::daemon {
 
+// Reads kmirror's provenance header for lib/offsets' target index.
+offsets::ProvenanceDecoder ProvenanceIndexDecoder();
+
 class FlowOffsets {
  public:
   static absl::StatusOr<std::unique_ptr<FlowOffsets>> Create(const config::Config& cfg,
@@ -55,6 +58,7 @@ class FlowOffsets {
   offsets::CheckpointEmitter* checkpoints() { return checkpoints_.get(); }
   offsets::GroupOffsetSync* group_sync() { return group_sync_.get(); }
   offsets::HeartbeatObserver* heartbeats() { return observer_.get(); }
+  offsets::Translator& translator() { return *translator_; }
 
  private:
   FlowOffsets() = default;

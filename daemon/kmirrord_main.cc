@@ -93,7 +93,11 @@ int main(int argc, char** argv) {
     log->error("msg=\"cannot start\" error=\"{}\"", svc.status().message());
     return 1;
   }
-  (void)(*svc)->Start();
+  if (absl::Status started = (*svc)->Start(); !started.ok()) {
+    log->error("msg=\"cannot start\" error=\"{}\"", started.message());
+    (void)(*svc)->Stop(std::chrono::milliseconds(0));
+    return 1;
+  }
   const auto drain = kmirror::daemon::Millis(cfg->daemon.drain_timeout);
   // systemd (Type=notify): READY=1 once every flow runs, watchdog pings while waiting for signals.
   kmirror::daemon::SystemdNotifier notifier;

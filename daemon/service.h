@@ -7,17 +7,17 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "daemon/flow_offsets.h"
-#include "daemon/topic_sync.h"
+#include "daemon/flow_control.h"
 #include "lib/config/config.h"
-#include "lib/replication/client_probe.h"
-#include "lib/replication/flow_runner.h"
+#include "lib/control/kafka_state_store.h"
+#include "lib/control/server.h"
 
 namespace kmirror::daemon {
 
@@ -31,6 +31,8 @@ class Service {
   static absl::StatusOr<std::unique_ptr<Service>> Create(config::Config config);
   ~Service();
 
+  // Starts the flows (each once its control state is read) and the control API. Fails when the
+  // control socket cannot be served (e.g. another kmirrord answers on it).
   absl::Status Start();
   absl::Status Stop(std::chrono::milliseconds drain_timeout);
   // Applies what can change without a restart: each flow's topic filters. Other changes are
@@ -40,8 +42,12 @@ class Service {
   // The metrics endpoint's bound port (0 when disabled).
   uint16_t metrics_port() const { return metrics_port_; }
   const config::Config& config() const { return config_; }
-  // True once every flow completed its first topic discovery.
+  // True once every flow's control state is applied and its running units completed their
+  // first topic discovery.
   bool Ready() const;
+  // The control socket path ("" when the control API is off) and TCP port (0 when off).
+  std::string control_socket() const;
+  uint16_t control_port() const;
 
  private:
   explicit Service(config::Config config) : config_(std::move(config)) {}
@@ -50,14 +56,10 @@ class Service {
   std::shared_ptr<prometheus::Registry> registry_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   uint16_t metrics_port_ = 0;
-  std::vector<std::string> flow_names_;
-  // Before runners_: the runners' clients call into these until they are destroyed.
-  std::vector<std::unique_ptr<replication::ClientProbe>> client_probes_;
-  // Before runners_: each runner's discovery creates remote topics through one of these.
-  std::vector<std::unique_ptr<FlowTopicSync>> topic_syncs_;
-  // Before runners_: each runner's worker reports acknowledgements to one of these.
-  std::vector<std::unique_ptr<FlowOffsets>> offsets_;
-  std::vector<std::unique_ptr<replication::FlowRunner>> runners_;
+  // One state store per target cluster alias; before controllers_, which use them.
+  std::map<std::string, std::unique_ptr<control::KafkaStateStore>> stores_;
+  std::vector<std::unique_ptr<FlowController>> controllers_;
+  std::unique_ptr<control::Server> control_;
 };
 
 }  // namespace kmirror::daemon

@@ -12,6 +12,7 @@
 // otherwise: call RunOnce() from one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -74,6 +75,8 @@ class CheckpointEmitter {
   // The last checkpoint per (group, target topic, partition), as written or read back.
   std::optional<Checkpoint> Last(const std::string& group, const std::string& topic,
                                  int32_t partition) const;
+  // When the last complete pass ended (clock ms), -1 before the first. Any thread.
+  int64_t last_pass_ms() const { return last_pass_ms_.load(); }
 
  private:
   using Key = std::tuple<std::string, std::string, int32_t>;  // group, target topic, partition
@@ -93,7 +96,7 @@ class CheckpointEmitter {
   Clock clock_;
   const Options options_;
   bool loaded_ = false;
-  int64_t last_pass_ms_ = -1;
+  std::atomic<int64_t> last_pass_ms_{-1};
   mutable std::mutex mu_;  // guards last_ for Last() from other threads
   std::map<Key, Checkpoint> last_;
   PeriodicThread thread_;

@@ -80,8 +80,8 @@ absl::Status KafkaRecordWriter::Write(const std::string& topic, int32_t partitio
 absl::StatusOr<std::unique_ptr<KafkaTopicReader>> KafkaTopicReader::Create(
     kafka::Properties properties) {
   std::unique_ptr<KafkaTopicReader> r(new KafkaTopicReader());
-  auto consumer =
-      kafka::Consumer::Create(ReaderProperties(std::move(properties), "kmirror-offsets-reader"));
+  r->properties_ = ReaderProperties(std::move(properties), "kmirror-offsets-reader");
+  auto consumer = kafka::Consumer::Create(r->properties_);
   if (!consumer.ok()) return consumer.status();
   r->consumer_ = std::move(consumer).value();
   return r;
@@ -91,7 +91,13 @@ absl::StatusOr<std::vector<KeyValue>> KafkaTopicReader::ReadFrom(const std::stri
                                                                  int64_t from, int64_t& end) {
   std::vector<KeyValue> out;
   auto wm = consumer_->QueryWatermarks(topic, 0, kTimeout);
-  if (!wm.ok()) return wm.status();
+  if (!wm.ok()) {
+    // The leader may have moved and this client does not refresh its metadata on that error:
+    // a fresh client asks the new leader on the next call.
+    if (auto fresh = kafka::Consumer::Create(properties_); fresh.ok())
+      consumer_ = std::move(*fresh);
+    return wm.status();
+  }
   end = wm->high;
   from = std::max(from, wm->low);
   if (from >= wm->high) return out;

@@ -48,6 +48,7 @@ class KafkaTopicReader final : public TopicReader {
   absl::StatusOr<std::vector<KeyValue>> ReadFrom(const std::string& topic, int64_t from,
                                                  int64_t& end);
   std::map<std::string, int64_t> next_;  // ReadNew positions
+  kafka::Properties properties_;
   std::unique_ptr<kafka::Consumer> consumer_;
 };
 

@@ -18,8 +18,9 @@ TopicSelector::TopicSelector(std::shared_ptr<const ReplicationPolicy> policy, Na
 
 bool TopicSelector::ShouldReplicate(std::string_view topic) const {
   // Heartbeats are replicated whatever the filter says (MM2: emit/replicate heartbeats enabled),
-  // which is what lets every cluster see the whole topology.
-  const bool selected = filter_.Matches(topic) || policy_->IsHeartbeatsTopic(topic);
+  // which is what lets every cluster see the whole topology; so is the drill's canary topic.
+  const bool selected =
+      filter_.Matches(topic) || policy_->IsHeartbeatsTopic(topic) || topic == kDrillTopic;
   return selected && !policy_->IsInternalTopic(topic) && !IsCycle(topic);
 }
 

@@ -16,6 +16,9 @@
 
 namespace kmirror::policy {
 
+// The drill's canary topic (kmirrorctl drill): replicated like heartbeats, whatever the filter.
+inline constexpr char kDrillTopic[] = "kmirror-drill";
+
 class TopicSelector {
  public:
   // `policy` must not be null.

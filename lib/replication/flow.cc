@@ -73,6 +73,16 @@ bool Flow::Resolve(const std::vector<std::shared_ptr<Pipeline>>& pipelines) {
       p->next.reset();
       p->position = -1;
     }
+    if (options_.start_floor) {
+      std::optional<int64_t> floor = options_.start_floor(p->source);
+      if (floor && (!p->next || *p->next < *floor)) {
+        Log()->info("msg=\"partition starts at its floor\" flow={} partition={} floor={} tail={}",
+                    options_.name, p->source.ToString(), *floor,
+                    p->next ? std::to_string(*p->next) : "none");
+        p->next = *floor;
+        p->position = *floor;
+      }
+    }
     p->resolved = true;
     Log()->info("msg=\"partition resolved\" flow={} partition={} start={}", options_.name,
                 p->source.ToString(),
@@ -359,7 +369,7 @@ void Flow::ApplyBackpressure() {
   fetch_dirty_ = false;
   // Pause what must not fetch; rewind what dropped records (backpressure, unknown start, errors)
   // before letting it fetch again.
-  const bool may_fetch = !backpressured_ && !draining_;
+  const bool may_fetch = !backpressured_ && !draining_ && !paused_;
   std::vector<SourcePartition> pause, resume;
   for (auto& [sp, p] : pipelines_) {
     const bool fetch = may_fetch && p->resolved && !p->stopped;
@@ -432,6 +442,7 @@ void Flow::PublishStatus() {
   s.name = options_.name;
   s.in_flight_bytes = in_flight_bytes_;
   s.backpressured = backpressured_;
+  s.paused = paused_;
   s.replicated_records = replicated_records_;
   s.replicated_bytes = replicated_bytes_;
   s.latency_ms_sum = latency_ms_sum_;
@@ -473,6 +484,13 @@ void Flow::RunOnce(std::chrono::milliseconds poll_timeout) {
   HandleAcks(acks_);
   ApplyBackpressure();
   Housekeeping();
+}
+
+void Flow::SetPaused(bool paused) {
+  if (paused == paused_) return;
+  paused_ = paused;
+  fetch_dirty_ = true;
+  Log()->info("msg=\"{}\" flow={}", paused ? "fetching paused" : "fetching resumed", options_.name);
 }
 
 absl::Status Flow::Drain(std::chrono::milliseconds timeout) {

@@ -50,6 +50,10 @@ struct FlowOptions {
   // Called on the worker thread when every source record below `next` of a partition has been
   // replicated or deliberately skipped.
   std::function<void(const SourcePartition&, SourceOffset next)> on_position;
+  // The lowest source offset a partition may start from, whatever its target tail says (a
+  // failback resumes after the records it reported as divergent; a reverse flow starts at its
+  // failover mark). nullopt: no floor.
+  std::function<std::optional<int64_t>(const SourcePartition&)> start_floor;
 };
 
 struct PartitionStatus {
@@ -71,6 +75,7 @@ struct FlowStatus {
   std::vector<PartitionStatus> partitions;
   size_t in_flight_bytes = 0;
   bool backpressured = false;
+  bool paused = false;
   int64_t replicated_records = 0;
   int64_t replicated_bytes = 0;
   // Source timestamp to target acknowledgement, summed over every acknowledged record.
@@ -88,6 +93,8 @@ class Flow {
   void Start();
   // Replaces the subscription (the topics discovery selected and created remotely).
   absl::Status SetTopics(const std::vector<std::string>& topics);
+  // Stops or restarts fetching on every partition (operator pause, failover).
+  void SetPaused(bool paused);
   // One turn of the worker loop.
   void RunOnce(std::chrono::milliseconds poll_timeout);
   // Stops fetching and waits up to `timeout` for in-flight records to be acknowledged.
@@ -156,6 +163,7 @@ class Flow {
   bool backpressured_ = false;
   bool fetch_dirty_ = false;  // pipelines' fetch state must be re-applied
   bool draining_ = false;
+  bool paused_ = false;
   int64_t replicated_records_ = 0;
   int64_t replicated_bytes_ = 0;
   double latency_ms_sum_ = 0;

@@ -32,6 +32,7 @@ void FlowRunner::WorkerLoop() {
       std::lock_guard<std::mutex> lock(mu_);
       topics.swap(pending_topics_);
     }
+    flow_.SetPaused(paused_.load());
     if (topics) {
       if (auto s = flow_.SetTopics(*topics); !s.ok()) {
         common::Logger("replication")->error("msg=\"subscribe failed\" error=\"{}\"", s.message());

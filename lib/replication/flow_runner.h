@@ -35,6 +35,9 @@ class FlowRunner {
   void RequestDiscovery();
   // Replaces the discovery rules (SIGHUP); takes effect on the next discovery run.
   void UpdateDiscovery(DiscoveryOptions discovery);
+  // Stops (true) or restarts (false) fetching on every partition; the group membership and the
+  // lag metrics stay. Takes effect within one worker turn.
+  void SetPaused(bool paused) { paused_.store(paused); }
   FlowStatus Status() const { return flow_.Status(); }
   // True once the first discovery completed and its subscription was handed to the worker.
   bool Ready() const { return ready_.load(); }
@@ -59,6 +62,7 @@ class FlowRunner {
   std::optional<std::vector<std::string>> pending_topics_;  // handed from discovery to worker
   std::atomic<bool> stop_worker_{false};
   std::atomic<bool> ready_{false};
+  std::atomic<bool> paused_{false};
   std::chrono::milliseconds drain_timeout_{0};
   absl::Status drain_status_;
   bool stopped_ = false;

@@ -68,7 +68,12 @@ size_t CountAll(const std::map<int32_t, std::vector<Copy>>& m) {
 Kmirrord::Kmirrord(const std::string& dir, const std::string& config, const std::string& name)
     : dir_(dir), name_(name) {
   config_path_ = dir + "/" + name + ".toml";
-  std::ofstream(config_path_) << config;
+  // Every daemon serves its control API in its own directory (the default path is shared).
+  socket_path_ = dir + "/" + name + ".sock";
+  std::ofstream(config_path_) << config
+                              << (config.find("[control]") == std::string::npos
+                                      ? "\n[control]\nsocket = \"" + socket_path_ + "\"\n"
+                                      : std::string());
 }
 
 void Kmirrord::Start() {

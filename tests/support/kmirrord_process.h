@@ -44,11 +44,14 @@ class Kmirrord {
   // The value of one sample line of the scrape (exact series text), nullopt if absent.
   std::optional<double> Sample(const std::string& series);
   const std::string& config_path() const { return config_path_; }
+  // The control socket written into the configuration (unless it had a [control] table).
+  const std::string& socket_path() const { return socket_path_; }
 
  private:
   std::string dir_;
   std::string name_;
   std::string config_path_;
+  std::string socket_path_;
   std::unique_ptr<Subprocess> proc_;
 };
 

@@ -1,0 +1,920 @@
+#include "daemon/flow_control.h"
+
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/client_properties.h"
+#include "daemon/divergence.h"
+#include "daemon/topic_sync.h"
+#include "lib/common/logging.h"
+#include "lib/policy/topic_selector.h"
+#include "lib/replication/kafka_io.h"
+
+namespace kmirror::daemon {
+namespace {
+
+using control::FlowState;
+using control::PartitionMark;
+using control::Phase;
+using nlohmann::json;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+auto Log() { return common::Logger("control"); }
+
+OpResult Fail(absl::Status status, json report = json::object()) {
+  return OpResult{std::move(status), std::move(report)};
+}
+
+json PartitionsJson(const replication::FlowStatus& st) {
+  json parts = json::array();
+  for (const auto& p : st.partitions) {
+    parts.push_back({{"topic", p.source.topic},
+                     {"partition", p.source.partition},
+                     {"remote_topic", p.target.topic},
+                     {"position", p.position},
+                     {"source_end", p.source_end},
+                     {"lag_records", p.lag_records},
+                     {"lag_seconds", p.lag_seconds},
+                     {"replicated", p.replicated},
+                     {"lost", p.lost},
+                     {"resolved", p.resolved},
+                     {"stopped", p.stopped},
+                     {"stop_reason", p.stop_reason}});
+  }
+  return parts;
+}
+
+json UnitJson(FlowUnit& unit) {
+  replication::FlowStatus st = unit.Status();
+  int64_t lag = 0;
+  double lag_s = 0;
+  for (const auto& p : st.partitions) {
+    lag += p.lag_records;
+    lag_s = std::max(lag_s, p.lag_seconds);
+  }
+  json j{{"flow", st.name},
+         {"ready", unit.Ready()},
+         {"paused", st.paused},
+         {"partitions", PartitionsJson(st)},
+         {"lag_records", lag},
+         {"lag_seconds", lag_s},
+         {"replicated_records", st.replicated_records},
+         {"in_flight_bytes", st.in_flight_bytes}};
+  const int64_t now = NowMs();
+  if (auto* cp = unit.offsets().checkpoints(); cp != nullptr && cp->last_pass_ms() >= 0) {
+    j["last_checkpoint_ms"] = cp->last_pass_ms();
+    j["checkpoint_age_seconds"] = (now - cp->last_pass_ms()) / 1000.0;
+  } else {
+    j["last_checkpoint_ms"] = nullptr;
+    j["checkpoint_age_seconds"] = nullptr;
+  }
+  json hb = json::object();
+  if (auto* obs = unit.offsets().heartbeats(); obs != nullptr) {
+    for (const auto& [upstream, u] : obs->Upstreams()) {
+      hb[upstream] = {
+          {"hops", u.hops},
+          {"age_seconds", u.age_ms < 0 ? json(nullptr) : json(u.age_ms / 1000.0)},
+          {"latency_seconds", u.latency_ms < 0 ? json(nullptr) : json(u.latency_ms / 1000.0)}};
+    }
+  }
+  j["heartbeats"] = hb;
+  return j;
+}
+
+}  // namespace
+
+config::FlowConfig ReverseFlow(const config::FlowConfig& f) {
+  config::FlowConfig r = f;
+  std::swap(r.source, r.target);
+  r.source_kafka.clear();
+  r.target_kafka.clear();
+  r.source_kafka_secret_refs.clear();
+  r.target_kafka_secret_refs.clear();
+  r.group_id = "kmirror." + r.source + "-" + r.target + ".failback";
+  r.start_from = config::StartFrom::kEarliest;
+  r.emit_checkpoints = true;
+  r.sync_group_offsets = true;
+  r.enabled = true;
+  return r;
+}
+
+FlowController::FlowController(const config::Config& cfg, config::FlowConfig f,
+                               prometheus::Registry& registry, control::StateStore& store,
+                               Options options)
+    : cfg_(cfg),
+      flow_(std::move(f)),
+      name_(flow_.name()),
+      registry_(registry),
+      store_(store),
+      options_(options) {}
+
+absl::StatusOr<std::unique_ptr<FlowController>> FlowController::Create(
+    const config::Config& cfg, const config::FlowConfig& f, prometheus::Registry& registry,
+    control::StateStore& store, Options options) {
+  std::unique_ptr<FlowController> c(new FlowController(cfg, f, registry, store, options));
+  auto src = kafka::AdminClient::Create(ToProperties(config::SourceProperties(cfg, f)));
+  if (!src.ok()) return src.status();
+  c->source_admin_ = std::move(*src);
+  auto dst = kafka::AdminClient::Create(ToProperties(config::TargetProperties(cfg, f)));
+  if (!dst.ok()) return dst.status();
+  c->target_admin_ = std::move(*dst);
+  c->phase_family_ = &prometheus::BuildGauge()
+                          .Name("kmirror_flow_phase")
+                          .Help(
+                              "1 for the flow's current control phase (running, paused, "
+                              "failed_over, failing_back, unknown before its state is loaded)")
+                          .Register(registry);
+  c->SetPhaseMetric(Phase::kRunning);  // replaced once the state is loaded
+  return c;
+}
+
+FlowController::~FlowController() { (void)Stop(std::chrono::milliseconds(0)); }
+
+void FlowController::SetPhaseMetric(Phase phase) {
+  for (Phase p : {Phase::kRunning, Phase::kPaused, Phase::kFailedOver, Phase::kFailingBack}) {
+    phase_family_->Add({{"flow", flow_.name()}, {"phase", control::PhaseName(p)}})
+        .Set(p == phase && state_.has_value() ? 1 : 0);
+  }
+  phase_family_->Add({{"flow", flow_.name()}, {"phase", "unknown"}})
+      .Set(state_.has_value() ? 0 : 1);
+}
+
+void FlowController::Start() {
+  std::lock_guard<std::mutex> lock(loop_mu_);
+  if (loop_.joinable() || stop_) return;
+  loop_ = std::thread([this] { ControlLoop(); });
+}
+
+void FlowController::ControlLoop() {
+  bool reported = false;
+  while (true) {
+    absl::Status s = Sync();
+    if (!s.ok()) {
+      // Until the state is known nothing starts: a failed-over flow must not resume by accident.
+      if (!reported || !state_) {
+        Log()->error(
+            "msg=\"cannot read the flow's control state; {}\" flow={} topic={} error=\"{}\"",
+            state_ ? "keeping the current state" : "not starting replication until it can",
+            flow_.name(), control::kStateTopic, s.message());
+      }
+      reported = true;
+      std::lock_guard<std::mutex> lock(mu_);
+      last_error_ = std::string(s.message());
+    } else {
+      reported = false;
+      std::lock_guard<std::mutex> lock(mu_);
+      last_error_.clear();
+    }
+    std::unique_lock<std::mutex> lock(loop_mu_);
+    auto wait = state_ ? options_.state_poll : std::chrono::milliseconds(2000);
+    if (loop_cv_.wait_for(lock, wait, [this] { return stop_; })) return;
+  }
+}
+
+absl::Status FlowController::Sync() {
+  auto loaded = store_.LoadFlow(flow_.name());
+  if (!loaded.ok()) return loaded.status();
+  FlowState s;
+  if (*loaded) {
+    s = **loaded;
+  } else {
+    s.flow = flow_.name();
+    s.phase = Phase::kRunning;
+    s.version = 0;
+  }
+  std::lock_guard<std::mutex> apply(apply_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (applied_version_ == s.version && state_) return absl::OkStatus();
+    if (state_ && state_->version > s.version) return absl::OkStatus();  // ours is newer
+  }
+  if (applied_version_ >= 0) {
+    Log()->warn("msg=\"flow state changed by another instance; applying\" flow={} phase={} by={}",
+                flow_.name(), control::PhaseName(s.phase), s.changed_by);
+  }
+  return ApplyLocked(s);
+}
+
+absl::Status FlowController::ApplyLocked(const FlowState& s) {
+  std::shared_ptr<FlowUnit> forward, reverse;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    forward = forward_;
+    reverse = reverse_;
+  }
+  const bool want_forward = s.phase == Phase::kRunning || s.phase == Phase::kPaused;
+  const bool want_reverse = s.phase == Phase::kFailingBack;
+  absl::Status result;
+  if (!want_forward && forward) {
+    Retire(std::move(forward));
+    forward.reset();
+  }
+  if (!want_reverse && reverse) {
+    Retire(std::move(reverse));
+    reverse.reset();
+  }
+  if (want_forward && !forward) {
+    FlowUnitOptions o;
+    o.paused = s.phase == Phase::kPaused;
+    if (!s.resume_floor.empty()) {
+      auto floors = s.resume_floor;
+      o.start_floor = [floors](const SourcePartition& p) -> std::optional<int64_t> {
+        auto it = floors.find(control::PartitionKey(p.topic, p.partition));
+        if (it == floors.end()) return std::nullopt;
+        return it->second;
+      };
+    }
+    auto unit = FlowUnit::Create(cfg_, flow_, registry_, std::move(o));
+    if (unit.ok()) {
+      forward = std::shared_ptr<FlowUnit>(std::move(*unit));
+      forward->Start();
+    } else {
+      result = unit.status();
+    }
+  }
+  if (want_reverse && !reverse) {
+    FlowUnitOptions o;
+    auto starts = s.reverse_start;
+    o.start_floor = [starts](const SourcePartition& p) -> std::optional<int64_t> {
+      auto it = starts.find(control::PartitionKey(p.topic, p.partition));
+      if (it == starts.end()) return std::nullopt;
+      return it->second;
+    };
+    auto unit = FlowUnit::Create(cfg_, ReverseFlow(flow_), registry_, std::move(o));
+    if (unit.ok()) {
+      reverse = std::shared_ptr<FlowUnit>(std::move(*unit));
+      reverse->Start();
+    } else {
+      result = unit.status();
+    }
+  }
+  if (forward) forward->SetPaused(s.phase == Phase::kPaused);
+  for (const auto& unit : {forward, reverse}) {
+    if (!unit) continue;
+    if (auto* gs = unit->offsets().group_sync(); gs != nullptr) {
+      for (const std::string& g : gs->Paused()) {
+        if (!s.paused_groups.count(g)) gs->Resume(g);
+      }
+      for (const std::string& g : s.paused_groups) gs->Pause(g);
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    forward_ = forward;
+    reverse_ = reverse;
+    state_ = s;
+    if (result.ok()) applied_version_ = s.version;
+    SetPhaseMetric(s.phase);
+  }
+  Log()->info("msg=\"flow state applied\" flow={} phase={} version={} forward={} reverse={}",
+              flow_.name(), control::PhaseName(s.phase), s.version, forward != nullptr,
+              reverse != nullptr);
+  return result;
+}
+
+void FlowController::Retire(std::shared_ptr<FlowUnit> unit) {
+  const auto drain = options_.drain_timeout;
+  std::lock_guard<std::mutex> lock(mu_);
+  retiring_.emplace_back([unit = std::move(unit), drain]() mutable {
+    absl::Status s = unit->Stop(drain);
+    if (!s.ok()) {
+      Log()->warn("msg=\"unit stopped without a full drain\" flow={} error=\"{}\"",
+                  unit->flow().name(), s.message());
+    }
+    unit.reset();
+  });
+}
+
+absl::Status FlowController::Stop(std::chrono::milliseconds drain_timeout) {
+  {
+    std::lock_guard<std::mutex> lock(loop_mu_);
+    stop_ = true;
+  }
+  loop_cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+  std::shared_ptr<FlowUnit> forward, reverse;
+  std::vector<std::thread> retiring;
+  {
+    std::lock_guard<std::mutex> apply(apply_mu_);
+    std::lock_guard<std::mutex> lock(mu_);
+    forward.swap(forward_);
+    reverse.swap(reverse_);
+    retiring.swap(retiring_);
+  }
+  absl::Status result;
+  for (auto& unit : {forward, reverse}) {
+    if (unit) result.Update(unit->Stop(drain_timeout));
+  }
+  for (auto& t : retiring) t.join();
+  return result;
+}
+
+void FlowController::Reload(const config::FlowConfig& f) {
+  if (auto unit = Forward(); unit) {
+    if (absl::Status s = unit->Reload(f); !s.ok()) {
+      Log()->error("msg=\"reload: flow keeps its old filters\" flow={} error=\"{}\"", f.name(),
+                   s.message());
+      return;
+    }
+  }
+  Log()->info("msg=\"reload: topic filters applied\" flow={}", f.name());
+}
+
+bool FlowController::Ready() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!state_ || applied_version_ != state_->version) return false;
+  if (forward_ && !forward_->Ready()) return false;
+  if (reverse_ && !reverse_->Ready()) return false;
+  return true;
+}
+
+FlowState FlowController::Current() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_) return *state_;
+  FlowState s;
+  s.flow = flow_.name();
+  return s;
+}
+
+std::shared_ptr<FlowUnit> FlowController::Forward() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return forward_;
+}
+
+std::shared_ptr<FlowUnit> FlowController::Reverse() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reverse_;
+}
+
+std::vector<replication::FlowStatus> FlowController::UnitStatus() const {
+  std::vector<replication::FlowStatus> out;
+  for (const auto& unit : {Forward(), Reverse()}) {
+    if (unit) out.push_back(unit->Status());
+  }
+  return out;
+}
+
+json FlowController::Status() const {
+  std::optional<FlowState> state;
+  std::string error, op;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    state = state_;
+    error = last_error_;
+    op = op_name_;
+  }
+  json j{{"flow", flow_.name()},
+         {"source", flow_.source},
+         {"target", flow_.target},
+         {"instance", cfg_.daemon.instance_id},
+         {"phase", state ? control::PhaseName(state->phase) : "unknown"},
+         {"operation_in_progress", op.empty() ? json(nullptr) : json(op)},
+         {"state_error", error.empty() ? json(nullptr) : json(error)}};
+  if (state) {
+    j["state"] = control::ToJson(*state);
+  }
+  if (auto unit = Forward(); unit) j["replication"] = UnitJson(*unit);
+  if (auto unit = Reverse(); unit) j["reverse_replication"] = UnitJson(*unit);
+  return j;
+}
+
+json FlowController::Topology() const {
+  json upstreams = json::object();
+  for (const auto& unit : {Forward(), Reverse()}) {
+    if (!unit || unit->offsets().heartbeats() == nullptr) continue;
+    json ups = json::object();
+    for (const auto& [alias, u] : unit->offsets().heartbeats()->Upstreams()) {
+      ups[alias] = {{"hops", u.hops},
+                    {"age_seconds", u.age_ms < 0 ? json(nullptr) : json(u.age_ms / 1000.0)}};
+    }
+    upstreams[unit->flow().target] = ups;
+  }
+  return json{{"flow", flow_.name()}, {"upstreams_seen_on", upstreams}};
+}
+
+std::optional<std::unique_lock<std::mutex>> FlowController::BeginOp(const std::string& what,
+                                                                    OpResult& refused) {
+  std::unique_lock<std::mutex> op(op_mu_, std::try_to_lock);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!op.owns_lock()) {
+    refused = Fail(
+        absl::AbortedError(absl::StrCat("flow ", flow_.name(), ": ", op_name_, " is in progress; ",
+                                        what, " refused. Retry once it has finished.")));
+    return std::nullopt;
+  }
+  if (!state_) {
+    refused = Fail(absl::UnavailableError(absl::StrCat(
+        "flow ", flow_.name(), ": its control state has not been read from ", flow_.target,
+        " yet (", last_error_.empty() ? "loading" : last_error_, "); ", what, " refused")));
+    return std::nullopt;
+  }
+  op_name_ = what;
+  return op;
+}
+
+absl::Status FlowController::Commit(FlowState next) {
+  next.version = Current().version + 1;
+  next.changed_ms = NowMs();
+  if (absl::Status s = store_.SaveFlow(next); !s.ok()) return s;
+  std::lock_guard<std::mutex> apply(apply_mu_);
+  return ApplyLocked(next);
+}
+
+namespace {
+// Clears the operation name when a verb returns.
+struct OpName {
+  std::mutex& mu;
+  std::string& name;
+  ~OpName() {
+    std::lock_guard<std::mutex> lock(mu);
+    name.clear();
+  }
+};
+}  // namespace
+
+OpResult FlowController::Pause(const std::string& who) {
+  OpResult refused;
+  auto op = BeginOp("pause", refused);
+  if (!op) return refused;
+  OpName clear{mu_, op_name_};
+  FlowState s = Current();
+  if (s.phase == Phase::kPaused)
+    return {absl::OkStatus(), {{"phase", "paused"}, {"changed", false}}};
+  if (s.phase != Phase::kRunning) {
+    return Fail(absl::FailedPreconditionError(absl::StrCat("flow ", flow_.name(), " is ",
+                                                           control::PhaseName(s.phase),
+                                                           "; only a running flow can be paused")));
+  }
+  s.phase = Phase::kPaused;
+  s.changed_by = who;
+  s.reason = "pause";
+  if (absl::Status st = Commit(s); !st.ok()) return Fail(st);
+  return {absl::OkStatus(), {{"phase", "paused"}, {"changed", true}}};
+}
+
+OpResult FlowController::Resume(const std::string& who) {
+  OpResult refused;
+  auto op = BeginOp("resume", refused);
+  if (!op) return refused;
+  OpName clear{mu_, op_name_};
+  FlowState s = Current();
+  if (s.phase == Phase::kRunning)
+    return {absl::OkStatus(), {{"phase", "running"}, {"changed", false}}};
+  if (s.phase != Phase::kPaused) {
+    return Fail(absl::FailedPreconditionError(
+        absl::StrCat("flow ", flow_.name(), " is ", control::PhaseName(s.phase),
+                     "; resume only restarts a paused flow (a failed-over flow comes back with "
+                     "failback)")));
+  }
+  s.phase = Phase::kRunning;
+  s.changed_by = who;
+  s.reason = "resume";
+  if (absl::Status st = Commit(s); !st.ok()) return Fail(st);
+  return {absl::OkStatus(), {{"phase", "running"}, {"changed", true}}};
+}
+
+OpResult FlowController::PauseGroup(const std::string& group, bool paused, const std::string& who) {
+  OpResult refused;
+  auto op = BeginOp(paused ? "group pause" : "group resume", refused);
+  if (!op) return refused;
+  OpName clear{mu_, op_name_};
+  FlowState s = Current();
+  const bool changed =
+      paused ? s.paused_groups.insert(group).second : s.paused_groups.erase(group) > 0;
+  if (changed) {
+    s.changed_by = who;
+    s.reason = paused ? "group pause " + group : "group resume " + group;
+    if (absl::Status st = Commit(s); !st.ok()) return Fail(st);
+  }
+  json groups = s.paused_groups;
+  return {
+      absl::OkStatus(),
+      {{"group", group}, {"sync_paused", paused}, {"changed", changed}, {"paused_groups", groups}}};
+}
+
+absl::Status FlowController::WaitForZeroLag(FlowUnit& unit, std::chrono::milliseconds timeout,
+                                            json& report) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    replication::FlowStatus st = unit.Status();
+    int64_t lag = 0;
+    bool known = !st.partitions.empty();
+    for (const auto& p : st.partitions) {
+      if (!p.resolved || p.position < 0 || p.source_end < 0) known = false;
+      lag += p.lag_records;
+    }
+    if (known && lag == 0 && st.in_flight_bytes == 0) {
+      report["partitions"] = PartitionsJson(st);
+      return absl::OkStatus();
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      report["partitions"] = PartitionsJson(st);
+      report["lag_records"] = lag;
+      if (st.partitions.empty()) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("flow ", st.name,
+                         ": this instance holds no partitions of the flow, so "
+                         "it cannot see the lag drain; nothing was changed"));
+      }
+      return absl::DeadlineExceededError(absl::StrCat(
+          "flow ", st.name, ": lag did not reach zero within ", timeout.count() / 1000.0, " s (",
+          lag, " records behind", known ? "" : ", some partitions not started yet",
+          "); stop the producers on the source, or use a longer --timeout. Nothing was changed: "
+          "the flow keeps replicating"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+std::vector<PartitionMark> FlowController::MarksFrom(const replication::FlowStatus& st) {
+  // What the target really holds: the provenance of the last record of each remote partition.
+  // Without provenance headers, the flow's acknowledged positions.
+  std::map<TargetPartition, replication::TailState> tails;
+  if (flow_.provenance) {
+    std::vector<TargetPartition> targets;
+    for (const auto& p : st.partitions) targets.push_back(p.target);  // a few extra: harmless
+    kafka::Properties props = ToProperties(config::TargetProperties(cfg_, flow_));
+    props.Set("group.id", "kmirror.marks." + flow_.name());
+    auto tail = replication::KafkaTargetTail::Create(props);
+    if (tail.ok()) {
+      auto read = (*tail)->Read(targets, flow_.source);
+      if (read.ok()) {
+        tails = std::move(*read);
+      } else {
+        Log()->warn(
+            "msg=\"cannot read the target's tails for the failover marks; using the "
+            "flow's positions\" flow={} error=\"{}\"",
+            flow_.name(), read.status().message());
+      }
+    }
+  }
+  std::vector<PartitionMark> marks;
+  const int64_t now = NowMs();
+  auto selector = SelectorFor(flow_);
+  for (const auto& p : st.partitions) {
+    // kmirror's own records (heartbeats, drill canaries) are not application data: no mark.
+    if (p.source.topic == policy::kDrillTopic ||
+        (selector.ok() && (*selector)->policy().IsHeartbeatsTopic(p.source.topic))) {
+      continue;
+    }
+    PartitionMark m;
+    m.topic = p.source.topic;
+    m.partition = p.source.partition;
+    m.remote_topic = p.target.topic;
+    m.source_next = p.position;
+    m.source_end = p.source_end;
+    m.lag_seconds = p.lag_seconds;
+    m.observed_ms = now;
+    auto it = tails.find(p.target);
+    if (it != tails.end()) {
+      m.target_end = it->second.target.high;
+      if (it->second.last) m.source_next = it->second.last->value + 1;
+    } else {
+      auto wm = target_admin_->QueryWatermarks(p.target.topic, p.target.partition,
+                                               std::chrono::seconds(5));
+      m.target_end = wm.ok() ? wm->high : -1;
+    }
+    marks.push_back(std::move(m));
+  }
+  std::sort(marks.begin(), marks.end(), [](const PartitionMark& a, const PartitionMark& b) {
+    return std::tie(a.topic, a.partition) < std::tie(b.topic, b.partition);
+  });
+  return marks;
+}
+
+std::map<std::string, int64_t> FlowController::ReverseStartOffsets() {
+  std::map<std::string, int64_t> out;
+  auto selector = SelectorFor(ReverseFlow(flow_));
+  if (!selector.ok()) return out;
+  auto md = target_admin_->Metadata(std::nullopt, std::chrono::seconds(10));
+  if (!md.ok()) {
+    Log()->warn("msg=\"cannot list target topics for the reverse start\" flow={} error=\"{}\"",
+                flow_.name(), md.status().message());
+    return out;
+  }
+  for (const auto& t : md->topics) {
+    if (!t.status.ok() || !(*selector)->ShouldReplicate(t.name)) continue;
+    for (size_t p = 0; p < t.partitions.size(); ++p) {
+      auto wm =
+          target_admin_->QueryWatermarks(t.name, static_cast<int32_t>(p), std::chrono::seconds(5));
+      if (wm.ok()) out[control::PartitionKey(t.name, static_cast<int32_t>(p))] = wm->high;
+    }
+  }
+  return out;
+}
+
+namespace {
+json MarksReport(const std::vector<PartitionMark>& marks, int64_t& missing_total) {
+  json out = json::array();
+  missing_total = 0;
+  for (const auto& m : marks) {
+    json j = control::ToJson(m);
+    j["last_replicated_source_offset"] =
+        m.source_next >= 0 ? json(m.source_next - 1) : json(nullptr);
+    missing_total += m.MissingRecords();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+}  // namespace
+
+OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeout,
+                                  const std::string& who) {
+  const std::string kind = planned ? "planned" : "forced";
+  OpResult refused;
+  auto op = BeginOp(kind + " failover", refused);
+  if (!op) return refused;
+  OpName clear{mu_, op_name_};
+  FlowState s = Current();
+  if (s.phase == Phase::kFailedOver) {
+    int64_t missing = 0;
+    json marks = MarksReport(s.marks, missing);
+    return {absl::OkStatus(),
+            {{"phase", "failed_over"},
+             {"changed", false},
+             {"failover_kind", s.failover_kind},
+             {"failover_ms", s.failover_ms},
+             {"marks", marks},
+             {"rpo_records", missing},
+             {"note", "already failed over; nothing was changed"}}};
+  }
+  if (s.phase == Phase::kFailingBack) {
+    return Fail(absl::FailedPreconditionError(
+        "flow " + flow_.name() + " is failing back; finish with failback --switch-back first"));
+  }
+  std::shared_ptr<FlowUnit> unit = Forward();
+  if (!unit) {
+    return Fail(absl::UnavailableError("flow " + flow_.name() +
+                                       " has no running replication on "
+                                       "this instance (see its state error)"));
+  }
+  json report{{"failover_kind", kind}};
+  const auto started = std::chrono::steady_clock::now();
+  replication::FlowStatus final_status;
+  if (planned) {
+    unit->SetPaused(false);  // a paused flow drains too
+    if (absl::Status lag = WaitForZeroLag(*unit, timeout, report); !lag.ok()) {
+      if (s.phase == Phase::kPaused) unit->SetPaused(true);
+      return Fail(lag, report);
+    }
+    // Stop fetching and let what is in flight land: the status then holds the exact positions.
+    unit->SetPaused(true);
+    const auto settle = std::chrono::steady_clock::now() + options_.drain_timeout;
+    while (std::chrono::steady_clock::now() < settle) {
+      replication::FlowStatus st = unit->Status();
+      if (st.paused && st.in_flight_bytes == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    final_status = unit->Status();
+    // Leave the source group and write the last offset syncs.
+    if (absl::Status drained = unit->Stop(options_.drain_timeout); !drained.ok()) {
+      std::lock_guard<std::mutex> apply(apply_mu_);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        forward_.reset();
+        applied_version_ = -1;
+      }
+      (void)ApplyLocked(s);  // back to replicating
+      return Fail(drained, report);
+    }
+    // Final checkpoints and group offset sync into the target, with nothing left in flight.
+    if (auto* cp = unit->offsets().checkpoints(); cp != nullptr) {
+      auto pass = cp->RunOnce();
+      if (pass.ok()) {
+        report["final_checkpoints"] = {{"groups", pass->groups},
+                                       {"written", pass->written},
+                                       {"groups_synced", pass->groups_synced},
+                                       {"misses", pass->misses}};
+      } else {
+        report["final_checkpoints"] = {{"error", std::string(pass.status().message())}};
+      }
+    }
+  } else {
+    // The source is not asked: its end offsets are the last observation. Stop fetching, stop the
+    // unit on its own thread (a close towards dead brokers may be slow) and give what is in
+    // flight a short moment to land before the target's tails are read.
+    unit->SetPaused(true);
+    final_status = unit->Status();
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    {
+      std::lock_guard<std::mutex> apply(apply_mu_);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (forward_ == unit) forward_.reset();
+      applied_version_ = -1;
+      const auto drain = std::min(options_.drain_timeout, std::chrono::milliseconds(3000));
+      retiring_.emplace_back([unit, drain, done]() mutable {
+        (void)unit->Stop(drain);
+        unit.reset();
+        done->store(true);
+      });
+    }
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done->load() && std::chrono::steady_clock::now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (!done->load()) {
+      report["warning"] =
+          "replication had not stopped within 5 s; records in flight may still land on the "
+          "target, so the missing counts are an upper bound";
+    }
+  }
+  std::vector<PartitionMark> marks = MarksFrom(final_status);
+  if (planned) {
+    // The source is reachable: compare with its end offsets now, not at the last fetch.
+    for (auto& m : marks) {
+      auto wm = source_admin_->QueryWatermarks(m.topic, m.partition, std::chrono::seconds(5));
+      if (wm.ok()) {
+        m.source_end = wm->high;
+        m.observed_ms = NowMs();
+      }
+    }
+  }
+  s.phase = Phase::kFailedOver;
+  s.changed_by = who;
+  s.reason = kind + " failover";
+  s.failover_kind = kind;
+  s.failover_ms = NowMs();
+  s.marks = marks;
+  s.reverse_start = ReverseStartOffsets();
+  s.resume_floor.clear();
+  s.divergence = nullptr;
+  if (absl::Status st = Commit(s); !st.ok()) {
+    {
+      // Back to what the stored state says (the unit was stopped above).
+      std::lock_guard<std::mutex> apply(apply_mu_);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        forward_.reset();
+        applied_version_ = -1;
+      }
+      (void)ApplyLocked(Current());
+    }
+    return Fail(absl::Status(st.code(), absl::StrCat("failover not recorded: ", st.message())),
+                report);
+  }
+  int64_t missing = 0;
+  report["phase"] = "failed_over";
+  report["changed"] = true;
+  report["marks"] = MarksReport(marks, missing);
+  report["rpo_records"] = missing;
+  double rpo_s = 0;
+  for (const auto& m : marks) rpo_s = std::max(rpo_s, m.MissingRecords() > 0 ? m.lag_seconds : 0);
+  report["rpo_seconds"] = rpo_s;
+  report["duration_seconds"] =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  report["note"] = planned ? (missing == 0 ? "every record of the source is on the target (RPO 0)"
+                                           : "records were written on the source after the lag "
+                                             "reached zero; failback reports and preserves them")
+                           : "RPO is an estimate from the last observation of the source; "
+                             "failback reports exactly what never arrived";
+  Log()->warn("msg=\"flow failed over\" flow={} kind={} rpo_records={} by=\"{}\"", flow_.name(),
+              kind, missing, who);
+  return {absl::OkStatus(), report};
+}
+
+OpResult FlowController::Failback(const FailbackOptions& options, const std::string& who) {
+  OpResult refused;
+  auto op = BeginOp("failback", refused);
+  if (!op) return refused;
+  OpName clear{mu_, op_name_};
+  FlowState s = Current();
+  if (s.phase == Phase::kFailingBack) {
+    return {absl::OkStatus(),
+            {{"phase", "failing_back"},
+             {"changed", false},
+             {"divergence", s.divergence},
+             {"note",
+              "already failing back; run failback --switch-back once applications "
+              "stopped writing to " +
+                  flow_.target}}};
+  }
+  if (s.phase != Phase::kFailedOver) {
+    return Fail(absl::FailedPreconditionError("flow " + flow_.name() + " is " +
+                                              control::PhaseName(s.phase) +
+                                              "; failback starts from a failed-over flow"));
+  }
+  for (const auto& f : cfg_.flows) {
+    if (f.enabled && f.source == flow_.target && f.target == flow_.source) {
+      return Fail(absl::FailedPreconditionError(
+          "the configuration already runs " + f.name() +
+          " (active-active): it carries the records back; resume " + flow_.name() +
+          " by removing the failover with a new planned failover of " + f.name()));
+    }
+  }
+  // What the source holds beyond the mark never reached the target.
+  std::vector<DivergentRange> ranges;
+  std::map<std::string, int64_t> floors;
+  for (const auto& m : s.marks) {
+    auto wm = source_admin_->QueryWatermarks(m.topic, m.partition, std::chrono::seconds(5));
+    if (!wm.ok()) {
+      return Fail(absl::UnavailableError(
+          absl::StrCat(flow_.source, " is not reachable (", m.topic, "[", m.partition,
+                       "]: ", wm.status().message(), "); failback needs it. Nothing was changed")));
+    }
+    const int64_t from = m.source_next >= 0 ? std::max(m.source_next, wm->low) : wm->low;
+    ranges.push_back({m.topic, m.partition, from, wm->high});
+    floors[control::PartitionKey(m.topic, m.partition)] = std::max(from, wm->high);
+  }
+  PreserveTarget where;
+  where.to_file = options.preserve == FailbackOptions::Preserve::kFile;
+  where.file = options.file;
+  where.source_alias = flow_.source;
+  where.target_alias = flow_.target;
+  auto preserved = PreserveDivergent(ToProperties(config::SourceProperties(cfg_, flow_)), ranges,
+                                     where, std::chrono::minutes(5));
+  if (!preserved.ok()) {
+    return Fail(absl::Status(preserved.status().code(),
+                             absl::StrCat("divergent records could not be preserved: ",
+                                          preserved.status().message(), ". Nothing was changed")));
+  }
+  int64_t divergent = 0;
+  for (const auto& r : ranges) divergent += std::max<int64_t>(0, r.to - r.from);
+  s.phase = Phase::kFailingBack;
+  s.changed_by = who;
+  s.reason = "failback";
+  s.resume_floor = floors;
+  s.divergence = {{"records", divergent},
+                  {"preserved_to", where.to_file ? "file" : "quarantine_topic"},
+                  {"partitions", *preserved}};
+  if (absl::Status st = Commit(s); !st.ok()) return Fail(st);
+  Log()->warn("msg=\"failback started\" flow={} reverse={} divergent_records={} by=\"{}\"",
+              flow_.name(), ReverseFlow(flow_).name(), divergent, who);
+  return {absl::OkStatus(),
+          {{"phase", "failing_back"},
+           {"changed", true},
+           {"reverse_flow", ReverseFlow(flow_).name()},
+           {"divergence", s.divergence},
+           {"reverse_start", s.reverse_start},
+           {"note", "records written on " + flow_.target + " since the failover now flow back to " +
+                        flow_.source + "; when applications stop writing to " + flow_.target +
+                        ", run failback --switch-back"}}};
+}
+
+OpResult FlowController::SwitchBack(std::chrono::milliseconds timeout, const std::string& who) {
+  OpResult refused;
+  auto op = BeginOp("switch back", refused);
+  if (!op) return refused;
+  OpName clear{mu_, op_name_};
+  FlowState s = Current();
+  if (s.phase == Phase::kRunning || s.phase == Phase::kPaused) {
+    return {absl::OkStatus(),
+            {{"phase", control::PhaseName(s.phase)},
+             {"changed", false},
+             {"note", "the flow already runs " + flow_.name()}}};
+  }
+  if (s.phase != Phase::kFailingBack) {
+    return Fail(absl::FailedPreconditionError(
+        "flow " + flow_.name() + " is " + control::PhaseName(s.phase) + "; run failback first"));
+  }
+  std::shared_ptr<FlowUnit> reverse = Reverse();
+  if (!reverse) {
+    return Fail(absl::UnavailableError("the reverse flow is not running on this instance"));
+  }
+  json report;
+  if (absl::Status lag = WaitForZeroLag(*reverse, timeout, report); !lag.ok()) {
+    return Fail(lag, report);
+  }
+  if (absl::Status drained = reverse->Stop(options_.drain_timeout); !drained.ok()) {
+    std::lock_guard<std::mutex> apply(apply_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reverse_.reset();
+      applied_version_ = -1;
+    }
+    (void)ApplyLocked(s);
+    return Fail(drained, report);
+  }
+  if (auto* cp = reverse->offsets().checkpoints(); cp != nullptr) {
+    auto pass = cp->RunOnce();
+    if (pass.ok()) {
+      report["final_checkpoints"] = {{"groups", pass->groups},
+                                     {"written", pass->written},
+                                     {"groups_synced", pass->groups_synced},
+                                     {"misses", pass->misses}};
+    } else {
+      report["final_checkpoints"] = {{"error", std::string(pass.status().message())}};
+    }
+  }
+  s.phase = Phase::kRunning;
+  s.changed_by = who;
+  s.reason = "switch back";
+  s.marks.clear();
+  s.reverse_start.clear();
+  if (absl::Status st = Commit(s); !st.ok()) return Fail(st, report);
+  report["phase"] = "running";
+  report["changed"] = true;
+  report["resume_floor"] = s.resume_floor;
+  report["note"] = flow_.name() + " replicates again; applications may use " + flow_.source;
+  Log()->warn("msg=\"switched back\" flow={} by=\"{}\"", flow_.name(), who);
+  return {absl::OkStatus(), report};
+}
+
+}  // namespace kmirror::daemon

@@ -1,0 +1,152 @@
+// The control plane of one configured flow A->B: keeps the running units in line with the flow's
+// persisted state (lib/control/state.h) and carries out the operator's verbs: pause, resume,
+// planned and forced failover, failback (divergence report, preservation, reverse flow B->A),
+// switch back, group offset sync pause, drill.
+//
+// The state lives in the target cluster's state topic. Start() loads it before anything runs (a
+// failed-over flow never silently restarts) and re-reads it every few seconds, so a change made
+// through another instance of the flow is applied here too.
+//
+// Thread-safety: every public method may be called from any thread. Verbs run one at a time per
+// flow: a second one is refused (kAborted) naming the one in progress.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "daemon/flow_unit.h"
+#include "lib/config/config.h"
+#include "lib/control/state.h"
+#include "lib/kafka/admin.h"
+
+namespace prometheus {
+class Registry;
+template <typename T>
+class Family;
+class Gauge;
+}  // namespace prometheus
+
+namespace kmirror::daemon {
+
+// What a verb returns: its outcome and a report (also on failure: e.g. the lag that did not
+// drain). The report is what kmirrorctl prints.
+struct OpResult {
+  absl::Status status;
+  nlohmann::json report = nlohmann::json::object();
+};
+
+struct FailbackOptions {
+  enum class Preserve { kQuarantine, kFile };
+  Preserve preserve = Preserve::kQuarantine;
+  std::string file;  // kFile: absolute path, created (never overwritten) by kmirrord
+};
+
+struct DrillOptions {
+  int canary_records = 20;
+  std::chrono::milliseconds timeout{30000};
+  std::chrono::milliseconds max_checkpoint_age{60000};
+  std::chrono::milliseconds max_heartbeat_age{30000};
+};
+
+// The flow B->A that carries records back while A->B fails back. Empty per-flow client
+// overrides (they are role-specific), its own source group, checkpoints and group offset sync on.
+config::FlowConfig ReverseFlow(const config::FlowConfig& f);
+
+class FlowController {
+ public:
+  struct Options {
+    std::chrono::milliseconds state_poll{5000};  // re-read of the persisted state
+    std::chrono::milliseconds drain_timeout{10000};
+  };
+  static absl::StatusOr<std::unique_ptr<FlowController>> Create(const config::Config& cfg,
+                                                                const config::FlowConfig& f,
+                                                                prometheus::Registry& registry,
+                                                                control::StateStore& store,
+                                                                Options options);
+  ~FlowController();
+
+  void Start();
+  absl::Status Stop(std::chrono::milliseconds drain_timeout);  // idempotent
+  void Reload(const config::FlowConfig& f);
+  // True once the state is loaded and what it asks for runs (or is deliberately stopped).
+  bool Ready() const;
+  const std::string& name() const { return name_; }
+  const config::FlowConfig& flow() const { return flow_; }
+  control::StateStore& store() { return store_; }
+  nlohmann::json Status() const;
+  // Upstream clusters seen in heartbeats on the target, with hops and ages.
+  nlohmann::json Topology() const;
+  // Replication status of the running unit(s), for the demo and tests.
+  std::vector<replication::FlowStatus> UnitStatus() const;
+
+  OpResult Pause(const std::string& who);
+  OpResult Resume(const std::string& who);
+  OpResult Failover(bool planned, std::chrono::milliseconds timeout, const std::string& who);
+  OpResult Failback(const FailbackOptions& options, const std::string& who);
+  OpResult SwitchBack(std::chrono::milliseconds timeout, const std::string& who);
+  OpResult PauseGroup(const std::string& group, bool paused, const std::string& who);
+  OpResult Drill(const DrillOptions& options, const std::string& who);
+
+ private:
+  FlowController(const config::Config& cfg, config::FlowConfig f, prometheus::Registry& registry,
+                 control::StateStore& store, Options options);
+
+  void ControlLoop();
+  // Loads the persisted state and applies it when it changed. Returns the load status.
+  absl::Status Sync();
+  // Makes the running units match `s`. Requires apply_mu_.
+  absl::Status ApplyLocked(const control::FlowState& s);
+  // Persists `next` (version+1 of the current state) and applies it.
+  absl::Status Commit(control::FlowState next);
+  control::FlowState Current() const;
+  std::shared_ptr<FlowUnit> Forward() const;
+  std::shared_ptr<FlowUnit> Reverse() const;
+  // Waits until every partition of `unit` has replicated all it knows of the source.
+  absl::Status WaitForZeroLag(FlowUnit& unit, std::chrono::milliseconds timeout,
+                              nlohmann::json& report);
+  // Marks per partition from the unit's last status and the target's end offsets.
+  std::vector<control::PartitionMark> MarksFrom(const replication::FlowStatus& st);
+  // End offsets of every partition on the target that the reverse flow would copy.
+  std::map<std::string, int64_t> ReverseStartOffsets();
+  // Stops a unit on a thread of its own (a source that is down can make a close slow).
+  void Retire(std::shared_ptr<FlowUnit> unit);
+  // Refuses a verb while another runs; returns the lock to hold.
+  std::optional<std::unique_lock<std::mutex>> BeginOp(const std::string& what, OpResult& refused);
+  void SetPhaseMetric(control::Phase phase);
+
+  const config::Config cfg_;
+  const config::FlowConfig flow_;
+  const std::string name_;  // "A->B"
+  prometheus::Registry& registry_;
+  control::StateStore& store_;
+  const Options options_;
+  std::unique_ptr<kafka::AdminClient> source_admin_, target_admin_;
+  prometheus::Family<prometheus::Gauge>* phase_family_ = nullptr;
+
+  std::mutex op_mu_;                         // one verb at a time
+  std::string op_name_;                      // guarded by mu_: the verb in progress, for refusals
+  std::mutex apply_mu_;                      // serialises ApplyLocked (control loop and verbs)
+  mutable std::mutex mu_;                    // guards the fields below
+  std::optional<control::FlowState> state_;  // as last loaded or committed
+  int64_t applied_version_ = -1;
+  std::shared_ptr<FlowUnit> forward_;
+  std::shared_ptr<FlowUnit> reverse_;
+  std::string last_error_;
+  std::vector<std::thread> retiring_;
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool stop_ = false;
+  std::thread loop_;
+};
+
+}  // namespace kmirror::daemon

@@ -1,0 +1,452 @@
+// Operator control end to end: kmirrord, kmirrorctl and the sandbox each run as their own process.
+// Pause/resume persist across a SIGKILL; a planned failover loses nothing and consumers resume on
+// the target exactly; a forced failover with the source brokers down reports exactly what is
+// missing; failback preserves the divergent records and switches back without duplicates; a
+// drill passes on a healthy flow and fails with its reason when the target is down; conflicting
+// verbs are refused; garbage on the socket and other users are refused.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "lib/kafka/admin.h"
+#include "lib/kafka/consumer.h"
+#include "lib/kafka/producer.h"
+#include "tests/support/kmirrord_process.h"
+
+namespace kmirror::testing {
+namespace {
+
+using nlohmann::json;
+
+struct Ctl {
+  int exit_code = -1;
+  json body;
+  std::string err;
+};
+
+class ControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto sp = SandboxProcess::Start({"A:3", "B:3"});
+    ASSERT_TRUE(sp.ok()) << sp.status();
+    sb_ = std::move(sp).value();
+  }
+
+  // kmirrorctl --json against `k`'s socket.
+  Ctl Run(Kmirrord& k, std::vector<std::string> args,
+          std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    std::vector<std::string> argv = {BinPath("kmirrorctl"), "--socket", k.socket_path(), "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunCommand(argv, "", timeout);
+    Ctl c;
+    c.exit_code = r.exit_code;
+    c.err = r.err;
+    c.body = json::parse(r.out, nullptr, false);
+    return c;
+  }
+  json FlowStatus(Kmirrord& k) {
+    Ctl c = Run(k, {"status"});
+    if (c.exit_code != 0 || !c.body.is_object() || c.body["flows"].empty()) return json();
+    return c.body["flows"][0];
+  }
+  std::string Phase(Kmirrord& k) {
+    json f = FlowStatus(k);
+    return f.is_object() ? f.value("phase", "") : "";
+  }
+
+  void Produce(const std::string& cluster, const std::string& topic, int32_t partition, int n,
+               const std::string& prefix) {
+    auto p = kafka::Producer::Create(
+        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap(cluster)}},
+        [](const kafka::DeliveryReport& dr) { ASSERT_TRUE(dr.status.ok()) << dr.status; });
+    ASSERT_TRUE(p.ok()) << p.status();
+    for (int i = 0; i < n; ++i) {
+      kafka::ProduceRecord r;
+      r.topic = topic;
+      r.partition = partition;
+      r.key = prefix + "k" + std::to_string(i);
+      r.value = prefix + std::to_string(i);
+      ASSERT_TRUE((*p)->Produce(r).ok());
+    }
+    ASSERT_TRUE((*p)->Flush(std::chrono::seconds(20)).ok());
+  }
+  std::unique_ptr<kafka::AdminClient> Admin(const std::string& cluster) {
+    auto a = kafka::AdminClient::Create(
+        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap(cluster)}});
+    EXPECT_TRUE(a.ok()) << a.status();
+    return std::move(a).value();
+  }
+  int64_t End(const std::string& cluster, const std::string& topic, int32_t partition) {
+    auto wm = Admin(cluster)->QueryWatermarks(topic, partition, std::chrono::seconds(5));
+    return wm.ok() ? wm->high : -1;
+  }
+  int64_t Committed(const std::string& cluster, const std::string& group, const std::string& topic,
+                    int32_t partition) {
+    auto offsets = Admin(cluster)->ListConsumerGroupOffsets(
+        group, std::vector<kafka::TopicPartition>{{topic, partition}});
+    if (!offsets.ok() || offsets->empty()) return -1;
+    return (*offsets)[0].offset;
+  }
+  // What a consumer of `group` on `cluster` reads first from topic[partition].
+  std::optional<std::string> FirstValueFor(const std::string& cluster, const std::string& group,
+                                           const std::string& topic, int32_t partition) {
+    auto c =
+        kafka::Consumer::Create(kafka::Properties{{"bootstrap.servers", sb_->Bootstrap(cluster)},
+                                                  {"group.id", group},
+                                                  {"enable.auto.commit", "false"},
+                                                  {"auto.offset.reset", "earliest"}});
+    if (!c.ok()) return std::nullopt;
+    // Offsets are the committed ones (kOffsetInvalid = stored).
+    if (!(*c)->Assign({{topic, partition, kafka::kOffsetInvalid}}).ok()) return std::nullopt;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto m = (*c)->Poll(std::chrono::milliseconds(500));
+      if (m.ok() && *m && (*m)->ok() && (*m)->value()) return std::string(*(*m)->value());
+    }
+    return std::nullopt;
+  }
+  // Source offsets (from provenance) of every record of the remote partition on B.
+  std::vector<int64_t> ProvenanceOffsets(const std::string& topic, int32_t partition, int parts) {
+    std::vector<int64_t> out;
+    auto all = ReadAll(sb_->Bootstrap("B"), topic, parts);
+    for (const Copy& c : all[partition]) {
+      if (auto p = ProvenanceOf(c); p) out.push_back(p->offset.value);
+    }
+    return out;
+  }
+  // Broker 1 of B leads A.orders and answers every produce request with a retriable error;
+  // broker 2 leads the state topic, so control actions are still recorded.
+  void RefuseProduceOfAOrders(int partitions) {
+    for (int p = 0; p < partitions; ++p) {
+      ASSERT_TRUE(
+          sb_->Control("/v1/clusters/B/topics/A.orders/partitions/" + std::to_string(p) + "/leader",
+                       R"({"broker": 1})")
+              .ok());
+    }
+    ASSERT_TRUE(WaitFor([&] {
+      return sb_
+          ->Control("/v1/clusters/B/topics/kmirror-state.internal/partitions/0/leader",
+                    R"({"broker": 2})")
+          .ok();
+    }));
+    json errors = json::array();
+    for (int i = 0; i < 20000; ++i) errors.push_back(6);  // NOT_LEADER_OR_FOLLOWER, retriable
+    ASSERT_TRUE(sb_->Control("/v1/clusters/B/errors",
+                             json{{"api_key", 0}, {"errors", errors}, {"broker", 1}}.dump())
+                    .ok());
+  }
+  bool WaitReplicated(const std::string& remote, int32_t partition, int64_t n) {
+    return WaitFor([&] { return End("B", remote, partition) >= n; });
+  }
+
+  TempDir dir_;
+  std::unique_ptr<SandboxProcess> sb_;
+};
+
+const std::string kFast = "checkpoint_interval = \"500ms\"\nsync_group_offsets = true\n";
+
+TEST_F(ControlTest, PauseAndResumePersistAcrossSigkillAndAreAudited) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 1, 3).ok());
+  Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return Phase(k) == "running"; })) << k.Log();
+  Produce("A", "orders", 0, 20, "a-");
+  ASSERT_TRUE(WaitReplicated("A.orders", 0, 20)) << k.Log();
+
+  Ctl paused = Run(k, {"pause", "--source", "A", "--target", "B"});
+  ASSERT_EQ(paused.exit_code, 0) << paused.err;
+  EXPECT_EQ(paused.body["phase"], "paused");
+  EXPECT_EQ(Run(k, {"pause", "--flow", "A->B"}).body["changed"], false);  // safe to repeat
+  Produce("A", "orders", 0, 30, "b-");
+  // Paused survives a SIGKILL: the restarted daemon reads the state from B and copies nothing.
+  k.proc().Kill();
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return Phase(k) == "paused"; })) << k.Log();
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(End("B", "A.orders", 0), 20);
+
+  Ctl resumed = Run(k, {"resume", "--source", "A", "--target", "B"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ASSERT_TRUE(WaitReplicated("A.orders", 0, 50)) << k.Log();
+  EXPECT_EQ(ProvenanceOffsets("A.orders", 0, 1).size(), 50u);
+
+  // Resume of a running flow is a no-op; an unknown flow is refused (exit 2) by name.
+  EXPECT_EQ(Run(k, {"resume", "--flow", "A->B"}).body["changed"], false);
+  Ctl unknown = Run(k, {"pause", "--flow", "A->C"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.body["error"]["message"].get<std::string>().find("A->C"), std::string::npos);
+
+  // Every verb is in the audit trail with who ran it.
+  Ctl audit = Run(k, {"audit", "--flow", "A->B"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  std::vector<std::string> actions;
+  for (const auto& e : audit.body["entries"]) {
+    actions.push_back(e["action"]);
+    EXPECT_NE(e["who"].get<std::string>().find("uid=" + std::to_string(::getuid())),
+              std::string::npos);
+  }
+  EXPECT_EQ(actions, (std::vector<std::string>{"pause", "pause", "resume", "resume"}));
+}
+
+TEST_F(ControlTest, PlannedFailoverLosesNothingAndConsumersResumeExactly) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 2, 3).ok());
+  Produce("A", "orders", 0, 100, "p0-");
+  Produce("A", "orders", 1, 100, "p1-");
+  auto committed =
+      Admin("A")->AlterConsumerGroupOffsets("app", {{"orders", 0, 60}, {"orders", 1, 40}});
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return Phase(k) == "running"; })) << k.Log();
+  ASSERT_TRUE(WaitReplicated("A.orders", 1, 100)) << k.Log();
+
+  Ctl out = Run(k, {"failover", "--source", "A", "--target", "B", "--planned", "--timeout", "60s"});
+  ASSERT_EQ(out.exit_code, 0) << out.err << out.body.dump(2) << k.Log();
+  EXPECT_EQ(out.body["phase"], "failed_over");
+  EXPECT_EQ(out.body["rpo_records"], 0);
+  int orders_marks = 0;
+  for (const auto& m : out.body["marks"]) {
+    if (m["topic"] != "orders") continue;
+    ++orders_marks;
+    EXPECT_EQ(m["last_replicated_source_offset"], 99) << m.dump();
+    EXPECT_EQ(m["source_end"], 100) << m.dump();
+    EXPECT_EQ(m["missing_records"], 0) << m.dump();
+  }
+  EXPECT_EQ(orders_marks, 2);
+  // Consumers of the group on B resume exactly where they stopped on A.
+  EXPECT_EQ(Committed("B", "app", "A.orders", 0), 60);
+  EXPECT_EQ(Committed("B", "app", "A.orders", 1), 40);
+  EXPECT_EQ(FirstValueFor("B", "app", "A.orders", 0), "p0-60");
+  EXPECT_EQ(FirstValueFor("B", "app", "A.orders", 1), "p1-40");
+
+  // Failed over is final until failback: a repeat changes nothing, a restart copies nothing.
+  Ctl again = Run(k, {"failover", "--source", "A", "--target", "B", "--planned"});
+  EXPECT_EQ(again.exit_code, 0);
+  EXPECT_EQ(again.body["changed"], false);
+  Produce("A", "orders", 0, 10, "late-");
+  k.proc().Kill();
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return Phase(k) == "failed_over"; })) << k.Log();
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(End("B", "A.orders", 0), 100);
+  EXPECT_EQ(Run(k, {"resume", "--flow", "A->B"}).exit_code, 2);  // not a way back
+}
+
+TEST_F(ControlTest, ForcedFailoverWithTheSourceDownReportsExactlyWhatIsMissing) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 2, 3).ok());
+  Produce("A", "orders", 0, 100, "p0-");
+  Produce("A", "orders", 1, 100, "p1-");
+  Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
+  k.Start();
+  ASSERT_TRUE(WaitReplicated("A.orders", 0, 100) && WaitReplicated("A.orders", 1, 100)) << k.Log();
+  // B's leader of A.orders stops accepting records: what is written on A now is seen but never
+  // lands. The state topic is led by another broker, so the failover can be recorded.
+  RefuseProduceOfAOrders(2);
+  Produce("A", "orders", 0, 30, "lost0-");
+  Produce("A", "orders", 1, 10, "lost1-");
+  // The daemon observed the new end offsets before A went away.
+  ASSERT_TRUE(WaitFor([&] {
+    json f = FlowStatus(k);
+    if (!f.is_object()) return false;
+    int64_t lag = 0;
+    for (const auto& p : f["replication"]["partitions"]) {
+      if (p["topic"] == "orders") lag += p["source_end"].get<int64_t>() - 100;
+    }
+    return lag == 40;
+  })) << k.Log();
+  for (int broker = 1; broker <= 3; ++broker) ASSERT_TRUE(sb_->BrokerDown("A", broker).ok());
+
+  const auto started = std::chrono::steady_clock::now();
+  Ctl out = Run(k, {"failover", "--source", "A", "--target", "B", "--force"});
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ASSERT_EQ(out.exit_code, 0) << out.err << out.body.dump(2) << k.Log();
+  std::printf("forced failover took %.2f s\n", took);
+  EXPECT_EQ(out.body["phase"], "failed_over");
+  std::map<int, int64_t> missing;
+  for (const auto& m : out.body["marks"]) {
+    if (m["topic"] == "orders") missing[m["partition"].get<int>()] = m["missing_records"];
+  }
+  // The report matches what B really lacks.
+  for (int p : {0, 1}) {
+    const int64_t on_b = static_cast<int64_t>(ProvenanceOffsets("A.orders", p, 2).size());
+    const int64_t on_a = p == 0 ? 130 : 110;
+    EXPECT_EQ(missing[p], on_a - on_b) << "partition " << p;
+  }
+  EXPECT_EQ(out.body["rpo_records"], missing[0] + missing[1]);
+  EXPECT_GT(missing[0], 0);
+}
+
+TEST_F(ControlTest, FailbackPreservesDivergentRecordsAndSwitchesBackWithoutDuplicates) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 1, 3).ok());
+  Produce("A", "orders", 0, 50, "a-");
+  Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
+  k.Start();
+  ASSERT_TRUE(WaitReplicated("A.orders", 0, 50)) << k.Log();
+  ASSERT_EQ(Run(k, {"failover", "--flow", "A->B", "--planned", "--timeout", "60s"}).exit_code, 0)
+      << k.Log();
+  // After the mark: 25 records reach A (never B), and applications write 40 on B.
+  Produce("A", "orders", 0, 25, "divergent-");
+  ASSERT_TRUE(sb_->CreateTopic("B", "orders", 1, 3).ok());
+  Produce("B", "orders", 0, 40, "b-");
+
+  Ctl fb = Run(k, {"failback", "--source", "A", "--target", "B"});
+  ASSERT_EQ(fb.exit_code, 0) << fb.err << fb.body.dump(2) << k.Log();
+  EXPECT_EQ(fb.body["phase"], "failing_back");
+  EXPECT_EQ(fb.body["divergence"]["records"], 25);
+  // The divergent records are preserved byte for byte in the quarantine topic on A.
+  const std::string quarantine = "kmirror-quarantine.A-B.orders.internal";
+  auto q = ReadAll(sb_->Bootstrap("A"), quarantine, 1);
+  ASSERT_EQ(q[0].size(), 25u);
+  EXPECT_EQ(q[0][0].value, "divergent-0");
+  EXPECT_EQ(q[0][24].value, "divergent-24");
+  // A repeat changes nothing (nothing preserved twice).
+  EXPECT_EQ(Run(k, {"failback", "--source", "A", "--target", "B"}).body["changed"], false);
+  EXPECT_EQ(ReadAll(sb_->Bootstrap("A"), quarantine, 1)[0].size(), 25u);
+
+  // The reverse flow B->A carries what applications wrote on B.
+  ASSERT_TRUE(WaitFor([&] { return End("A", "B.orders", 0) >= 40; })) << k.Log();
+  Produce("B", "orders", 0, 5, "b-late-");
+  Ctl back =
+      Run(k, {"failback", "--source", "A", "--target", "B", "--switch-back", "--timeout", "60s"});
+  ASSERT_EQ(back.exit_code, 0) << back.err << back.body.dump(2) << k.Log();
+  EXPECT_EQ(back.body["phase"], "running");
+  EXPECT_EQ(End("A", "B.orders", 0), 45);
+
+  // A->B replicates again: new records arrive once, nothing is copied twice, the divergent
+  // records stay set aside and B's own records never come back as A.B.orders.
+  Produce("A", "orders", 0, 10, "after-");
+  ASSERT_TRUE(WaitFor([&] { return End("B", "A.orders", 0) >= 60; })) << k.Log();
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto copied = ReadAll(sb_->Bootstrap("B"), "A.orders", 1)[0];
+  std::set<std::string> values;
+  for (const Copy& c : copied)
+    EXPECT_TRUE(values.insert(*c.value).second) << "duplicate " << *c.value;
+  EXPECT_EQ(copied.size(), 60u);
+  EXPECT_EQ(values.count("after-9"), 1u);
+  EXPECT_EQ(values.count("divergent-0"), 0u);
+  auto md = Admin("B")->Metadata(std::nullopt);
+  ASSERT_TRUE(md.ok());
+  for (const auto& t : md->topics) EXPECT_NE(t.name, "A.B.orders");
+  EXPECT_EQ(Phase(k), "running");
+}
+
+TEST_F(ControlTest, DrillPassesOnAHealthyFlowAndFailsWithItsReasonWhenTheTargetIsDown) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 2, 3).ok());
+  Produce("A", "orders", 0, 30, "p0-");
+  Produce("A", "orders", 1, 30, "p1-");
+  Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
+  k.Start();
+  ASSERT_TRUE(WaitReplicated("A.orders", 1, 30)) << k.Log();
+  ASSERT_TRUE(WaitFor([&] {
+    json f = FlowStatus(k);
+    return f.is_object() && f["replication"]["checkpoint_age_seconds"].is_number() &&
+           f["replication"]["heartbeats"].contains("A");
+  })) << k.Log();
+
+  Ctl ok = Run(k, {"drill", "--source", "A", "--target", "B"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.err << ok.body.dump(2) << k.Log();
+  EXPECT_EQ(ok.body["passed"], true);
+  std::set<std::string> names;
+  for (const auto& c : ok.body["checks"]) {
+    names.insert(c["name"]);
+    EXPECT_TRUE(c["passed"].get<bool>()) << c.dump();
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"canary", "translation", "compare", "checkpoints",
+                                          "heartbeats", "estimate"}));
+  // The report is in the state topic on B.
+  bool found = false;
+  for (const Copy& c : ReadAll(sb_->Bootstrap("B"), "kmirror-state.internal", 1)[0]) {
+    found = found || (c.key && c.key->rfind("drill/A->B/", 0) == 0);
+  }
+  EXPECT_TRUE(found);
+
+  for (int broker = 1; broker <= 3; ++broker) ASSERT_TRUE(sb_->BrokerDown("B", broker).ok());
+  Ctl bad = Run(k, {"drill", "--source", "A", "--target", "B", "--timeout", "8s"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.body.dump(2);
+  EXPECT_EQ(bad.body["passed"], false);
+  ASSERT_TRUE(bad.body["checks"].is_array());
+  EXPECT_EQ(bad.body["checks"][0]["name"], "canary");
+  EXPECT_EQ(bad.body["checks"][0]["passed"], false);
+  EXPECT_NE(bad.body["checks"][0]["detail"].get<std::string>().find("did not reach B"),
+            std::string::npos)
+      << bad.body.dump(2);
+  EXPECT_TRUE(k.proc().Running());
+}
+
+TEST_F(ControlTest, ASecondVerbIsRefusedWhileOneRunsAndGarbageIsAnswered) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 1, 3).ok());
+  Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return Phase(k) == "running"; })) << k.Log();
+  // A planned failover that cannot drain (B refuses records for A.orders) holds the flow.
+  RefuseProduceOfAOrders(1);
+  Produce("A", "orders", 0, 10, "x-");
+  std::thread failover([&] {
+    Ctl f = Run(k, {"failover", "--flow", "A->B", "--planned", "--timeout", "6s"});
+    EXPECT_EQ(f.exit_code, 1) << f.body.dump(2);  // timed out, nothing changed
+    EXPECT_EQ(f.body["error"]["code"], "timeout");
+  });
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        json st = FlowStatus(k);
+        return st.is_object() && st["operation_in_progress"] == "planned failover";
+      },
+      std::chrono::seconds(10)));
+  Ctl pause = Run(k, {"pause", "--flow", "A->B"});
+  EXPECT_EQ(pause.exit_code, 2);
+  EXPECT_EQ(pause.body["error"]["code"], "conflict");
+  EXPECT_NE(
+      pause.body["error"]["message"].get<std::string>().find("planned failover is in progress"),
+      std::string::npos);
+  failover.join();
+  EXPECT_EQ(Phase(k), "running");
+
+  // Garbage on the daemon's socket gets an answer or a close; the daemon keeps serving.
+  for (const std::string& junk :
+       {std::string("\x16\x03\x01\x02\x00", 5), std::string("GET\r\n\r\n"),
+        std::string("POST /v1/flows/A-%3EB/pause HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n{"),
+        std::string("POST /v1/flows/A-%3EB/failover HTTP/1.1\r\nContent-Length: 5\r\n\r\n{{{{{")}) {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", k.socket_path().c_str());
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_GT(::write(fd, junk.data(), junk.size()), 0);
+    ::shutdown(fd, SHUT_WR);
+    char buf[4096];
+    std::string reply;
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof(buf))) > 0) reply.append(buf, static_cast<size_t>(n));
+    ::close(fd);
+    EXPECT_TRUE(reply.empty() || reply.rfind("HTTP/1.1 4", 0) == 0) << reply;
+  }
+  Ctl bad_mode = Run(k, {"failover", "--flow", "A->B", "--planned", "--timeout", "x"});
+  EXPECT_EQ(bad_mode.exit_code, 64);
+  EXPECT_EQ(Phase(k), "running");
+  EXPECT_TRUE(k.proc().Running());
+}
+
+TEST_F(ControlTest, AnotherUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run kmirrorctl as another user";
+  Kmirrord k(dir_.path(), FlowConfig(*sb_));
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return Phase(k) == "running"; })) << k.Log();
+  // The test directory must be traversable for the socket's own permissions to decide.
+  ::chmod(dir_.path().c_str(), 0755);
+  auto r =
+      RunCommand({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                  BinPath("kmirrorctl"), "--socket", k.socket_path(), "pause", "--flow", "A->B"});
+  EXPECT_EQ(r.exit_code, 77) << r.out << r.err;
+  EXPECT_NE(r.err.find("ermission"), std::string::npos) << r.err;
+  EXPECT_EQ(Phase(k), "running");
+}
+
+}  // namespace
+}  // namespace kmirror::testing
