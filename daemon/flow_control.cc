@@ -232,6 +232,12 @@ absl::Status FlowController::ApplyLocked(const FlowState& s) {
         return it->second;
       };
     }
+    // The drill's canary topic exists before the first discovery, so a drill never waits for
+    // a rebalance (a kmirror topic on the source, like heartbeats).
+    kafka::NewTopic canary;
+    canary.name = policy::kDrillTopic;
+    canary.partitions = 1;
+    (void)source_admin_->CreateTopics({canary}, std::chrono::seconds(5));
     auto unit = FlowUnit::Create(cfg_, flow_, registry_, std::move(o));
     if (unit.ok()) {
       forward = std::shared_ptr<FlowUnit>(std::move(*unit));

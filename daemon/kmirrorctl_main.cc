@@ -394,7 +394,7 @@ int main(int argc, char** argv) {
       if (t < 0) return usage("--timeout: not a duration: " + drill_timeout);
       path = base + "/drill";
       body = {{"canary_records", canaries}, {"timeout_ms", t}};
-      timeout_ms = t * 3 + 60000;
+      timeout_ms = t * 3 + 120000;
     } else if (*audit) {
       method = "GET";
       path = base + "/audit?limit=" + std::to_string(limit);

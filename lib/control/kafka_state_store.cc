@@ -9,6 +9,18 @@ namespace kmirror::control {
 
 using nlohmann::json;
 
+namespace {
+// One retry for what a leader move makes fail for a moment (the reader then asks a fresh
+// client); more would hold callers for minutes when the cluster is really down.
+template <typename F>
+absl::Status RetryOnce(F f) {
+  absl::Status s = f();
+  if (s.code() != absl::StatusCode::kUnavailable) return s;
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return f();
+}
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<KafkaStateStore>> KafkaStateStore::Create(
     const kafka::Properties& properties, std::string topic) {
   std::unique_ptr<KafkaStateStore> store(new KafkaStateStore());
@@ -18,7 +30,6 @@ absl::StatusOr<std::unique_ptr<KafkaStateStore>> KafkaStateStore::Create(
   store->admin_ = std::move(*admin);
   store->topics_ = std::make_unique<offsets::KafkaTopicAdmin>(*store->admin_);
   kafka::Properties writer = properties;
-  writer.Set("enable.idempotence", "true");
   // A write either lands or fails within the writer's wait: a state reported as not recorded
   // must not appear later.
   writer.Set("message.timeout.ms", "10000");
@@ -31,56 +42,50 @@ absl::StatusOr<std::unique_ptr<KafkaStateStore>> KafkaStateStore::Create(
   return store;
 }
 
-namespace {
-// Retries what a leader move or a broker restart makes fail for a moment.
-template <typename F>
-absl::Status Retrying(F f) {
-  absl::Status s;
-  for (int attempt = 1; attempt <= 5; ++attempt) {
-    s = f();
-    if (s.ok() || (s.code() != absl::StatusCode::kUnavailable &&
-                   s.code() != absl::StatusCode::kDeadlineExceeded)) {
-      return s;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 * attempt));
-  }
-  return s;
+absl::Status KafkaStateStore::EnsureTopicLocked() {
+  if (topic_ready_) return absl::OkStatus();
+  if (absl::Status s = topics_->EnsureTopic(topic_, /*compacted=*/true); !s.ok()) return s;
+  topic_ready_ = true;
+  return absl::OkStatus();
 }
-}  // namespace
 
-absl::Status KafkaStateStore::RefreshLocked() {
-  return Retrying([this]() -> absl::Status {
-    if (!topic_ready_) {
-      if (absl::Status s = topics_->EnsureTopic(topic_, /*compacted=*/true); !s.ok()) return s;
-      topic_ready_ = true;
-    }
+absl::Status KafkaStateStore::Refresh() {
+  std::lock_guard<std::mutex> read(read_mu_);
+  return RetryOnce([this]() -> absl::Status {
+    if (absl::Status s = EnsureTopicLocked(); !s.ok()) return s;
     auto records = reader_->ReadNew(topic_);
     if (!records.ok()) return records.status();
+    std::lock_guard<std::mutex> lock(mu_);
     for (auto& kv : *records) values_[kv.key] = std::move(kv.value);
     return absl::OkStatus();
   });
 }
 
-absl::Status KafkaStateStore::WriteLocked(const std::string& key, const std::string& value) {
-  // The writer is idempotent: a retried record is not written twice.
-  if (absl::Status s = Retrying([&] {
-        return writer_->Write(topic_, 0, {{key, value}});
-      });
-      !s.ok()) {
-    return s;
+absl::Status KafkaStateStore::Write(const std::string& key, const std::string& value) {
+  if (!topic_ready_.load()) {
+    std::lock_guard<std::mutex> read(read_mu_);
+    if (absl::Status s = EnsureTopicLocked(); !s.ok()) return s;
   }
+  // One attempt: the producer retries within its message timeout by itself.
+  const std::vector<offsets::KeyValue> record{offsets::KeyValue{key, value}};
+  if (absl::Status s = writer_->Write(topic_, 0, record); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
   values_[key] = value;
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<FlowState>> KafkaStateStore::LoadFlow(const std::string& flow) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = RefreshLocked(); !s.ok()) return s;
-  auto it = values_.find(FlowKey(flow));
-  if (it == values_.end()) return std::optional<FlowState>();
-  json j = json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (absl::Status s = Refresh(); !s.ok()) return s;
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = values_.find(FlowKey(flow));
+    if (it == values_.end()) return std::optional<FlowState>();
+    text = it->second;
+  }
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
-    return absl::DataLossError("state topic " + topic_ + ": record " + it->first +
+    return absl::DataLossError("state topic " + topic_ + ": the record of flow " + flow +
                                " is not JSON; refusing to guess the flow's state");
   }
   auto state = FlowStateFromJson(j);
@@ -89,34 +94,34 @@ absl::StatusOr<std::optional<FlowState>> KafkaStateStore::LoadFlow(const std::st
 }
 
 absl::Status KafkaStateStore::SaveFlow(const FlowState& next) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = RefreshLocked(); !s.ok()) return s;
-  auto it = values_.find(FlowKey(next.flow));
+  std::lock_guard<std::mutex> write(write_mu_);
+  if (absl::Status s = Refresh(); !s.ok()) return s;
   int64_t stored = 0;
-  if (it != values_.end()) {
-    json j = json::parse(it->second, nullptr, false);
-    if (!j.is_discarded()) stored = j.value("version", int64_t{0});
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = values_.find(FlowKey(next.flow));
+    if (it != values_.end()) {
+      json j = json::parse(it->second, nullptr, false);
+      if (!j.is_discarded()) stored = j.value("version", int64_t{0});
+    }
   }
   if (stored != next.version - 1) {
     return absl::FailedPreconditionError(
         "flow " + next.flow + ": its state changed meanwhile (version " + std::to_string(stored) +
         ", expected " + std::to_string(next.version - 1) + "); another instance acted on it");
   }
-  return WriteLocked(FlowKey(next.flow), ToJson(next).dump());
+  return Write(FlowKey(next.flow), ToJson(next).dump());
 }
 
 absl::Status KafkaStateStore::Append(const std::string& key, const json& value) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!topic_ready_) {
-    if (absl::Status s = RefreshLocked(); !s.ok()) return s;
-  }
-  return WriteLocked(key, value.dump());
+  std::lock_guard<std::mutex> write(write_mu_);
+  return Write(key, value.dump());
 }
 
 absl::StatusOr<std::vector<json>> KafkaStateStore::List(const std::string& prefix, size_t limit) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (absl::Status s = RefreshLocked(); !s.ok()) return s;
+  if (absl::Status s = Refresh(); !s.ok()) return s;
   std::vector<json> out;
+  std::lock_guard<std::mutex> lock(mu_);
   for (auto it = values_.lower_bound(prefix);
        it != values_.end() && absl::StartsWith(it->first, prefix); ++it) {
     json j = json::parse(it->second, nullptr, false);

@@ -1,9 +1,11 @@
 // StateStore on a Kafka cluster: the compacted topic kmirror-state.internal (one partition) on the
 // flow's target cluster, read incrementally into a key -> newest value map.
 //
-// Thread-safe: one mutex serialises reads and writes (the clients underneath are not).
+// Thread-safe: reads and writes each have their own lock (the clients underneath are not
+// thread-safe); the value map has a third, never held during network I/O.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,13 +32,19 @@ class KafkaStateStore final : public StateStore {
 
  private:
   KafkaStateStore() = default;
-  // Creates the topic once, then reads what is new into values_. Requires mu_.
-  absl::Status RefreshLocked();
-  absl::Status WriteLocked(const std::string& key, const std::string& value);
+  // Creates the topic once. Requires read_mu_.
+  absl::Status EnsureTopicLocked();
+  // Reads what is new into values_.
+  absl::Status Refresh();
+  // Writes one record (acknowledged on return) and remembers it. Requires write_mu_.
+  absl::Status Write(const std::string& key, const std::string& value);
 
   std::string topic_;
-  std::mutex mu_;
-  bool topic_ready_ = false;
+  // Network I/O never happens under mu_: a cluster that is down must not block the others.
+  std::mutex read_mu_;   // reader_, topics_, topic_ready_
+  std::mutex write_mu_;  // writer_; also makes SaveFlow's check-then-write one step
+  std::mutex mu_;        // values_
+  std::atomic<bool> topic_ready_{false};
   std::map<std::string, std::string> values_;  // key -> newest value
   std::unique_ptr<kafka::AdminClient> admin_;
   std::unique_ptr<offsets::KafkaTopicAdmin> topics_;

@@ -362,14 +362,17 @@ TEST_F(ControlTest, DrillPassesOnAHealthyFlowAndFailsWithItsReasonWhenTheTargetI
                                           "heartbeats", "estimate"}));
   // The report is in the state topic on B.
   bool found = false;
-  for (const Copy& c : ReadAll(sb_->Bootstrap("B"), "kmirror-state.internal", 1)[0]) {
+  std::string keys;
+  auto state = ReadAll(sb_->Bootstrap("B"), "kmirror-state.internal", 1);
+  for (const Copy& c : state[0]) {
     found = found || (c.key && c.key->rfind("drill/A->B/", 0) == 0);
+    keys += (c.key ? *c.key : "(null)") + " ";
   }
-  EXPECT_TRUE(found);
+  EXPECT_TRUE(found) << keys;
 
   for (int broker = 1; broker <= 3; ++broker) ASSERT_TRUE(sb_->BrokerDown("B", broker).ok());
   Ctl bad = Run(k, {"drill", "--source", "A", "--target", "B", "--timeout", "8s"});
-  EXPECT_EQ(bad.exit_code, 1) << bad.body.dump(2);
+  ASSERT_EQ(bad.exit_code, 1) << bad.err << k.Log();
   EXPECT_EQ(bad.body["passed"], false);
   ASSERT_TRUE(bad.body["checks"].is_array());
   EXPECT_EQ(bad.body["checks"][0]["name"], "canary");
