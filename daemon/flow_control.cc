@@ -241,7 +241,6 @@ absl::Status FlowController::ApplyLocked(const FlowState& s) {
     auto unit = FlowUnit::Create(cfg_, flow_, registry_, std::move(o));
     if (unit.ok()) {
       forward = std::shared_ptr<FlowUnit>(std::move(*unit));
-      forward->Start();
     } else {
       result = unit.status();
     }
@@ -257,7 +256,6 @@ absl::Status FlowController::ApplyLocked(const FlowState& s) {
     auto unit = FlowUnit::Create(cfg_, ReverseFlow(flow_), registry_, std::move(o));
     if (unit.ok()) {
       reverse = std::shared_ptr<FlowUnit>(std::move(*unit));
-      reverse->Start();
     } else {
       result = unit.status();
     }
@@ -271,6 +269,8 @@ absl::Status FlowController::ApplyLocked(const FlowState& s) {
       }
       for (const std::string& g : s.paused_groups) gs->Pause(g);
     }
+    // Idempotent; a new unit starts only now, with its pauses already in place.
+    unit->Start();
   }
   {
     std::lock_guard<std::mutex> lock(mu_);

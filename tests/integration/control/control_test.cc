@@ -453,3 +453,40 @@ TEST_F(ControlTest, AnotherUserIsRefused) {
 
 }  // namespace
 }  // namespace kmirror::testing
+
+namespace kmirror::testing {
+namespace {
+
+// Group offset sync can be paused for one group (before its consumers start on the target);
+// the pause is persisted, counted, and lifted by --resume.
+TEST_F(ControlTest, GroupOffsetSyncPausesPerGroupAndThePauseSurvivesARestart) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 1, 3).ok());
+  Produce("A", "orders", 0, 50, "a-");
+  auto admin = Admin("A");
+  ASSERT_TRUE(admin->AlterConsumerGroupOffsets("app", {{"orders", 0, 20}}).ok());
+  Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return Committed("B", "app", "A.orders", 0) == 20; })) << k.Log();
+
+  Ctl paused = Run(k, {"group-sync", "app", "--flow", "A->B"});
+  ASSERT_EQ(paused.exit_code, 0) << paused.err;
+  EXPECT_EQ(paused.body["paused_groups"], json::array({"app"}));
+  ASSERT_TRUE(admin->AlterConsumerGroupOffsets("app", {{"orders", 0, 30}}).ok());
+  const std::string skipped =
+      "kmirror_group_offset_syncs_skipped_total{flow=\"A->B\",reason=\"paused\"}";
+  ASSERT_TRUE(WaitFor([&] { return k.Sample(skipped).value_or(0) >= 2; })) << k.Log();
+  EXPECT_EQ(Committed("B", "app", "A.orders", 0), 20);
+
+  k.proc().Kill();
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return k.Sample(skipped).value_or(0) >= 2; })) << k.Log();
+  EXPECT_EQ(Committed("B", "app", "A.orders", 0), 20);
+  EXPECT_EQ(FlowStatus(k)["state"]["paused_groups"], json::array({"app"}));
+
+  Ctl resumed = Run(k, {"group-sync", "app", "--resume", "--flow", "A->B"});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ASSERT_TRUE(WaitFor([&] { return Committed("B", "app", "A.orders", 0) == 30; })) << k.Log();
+}
+
+}  // namespace
+}  // namespace kmirror::testing

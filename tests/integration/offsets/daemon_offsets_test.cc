@@ -171,6 +171,46 @@ TEST_F(DaemonOffsetsTest, ATargetConsumerResumesAtExactlyTheNextRecord) {
   EXPECT_EQ(k.proc().Wait(std::chrono::seconds(30)), 0);
 }
 
+// MM2's "replicate from latest" scenario: records before the flow started are never copied, so a
+// group behind them resumes on the target at the first record that was (source offset >= its
+// committed offset); no checkpoint is written before there is data to point at.
+TEST_F(DaemonOffsetsTest, ReplicatingFromLatestCheckpointsOnlyWhatWasReplicated) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 1, 3).ok());
+  Produce("A", "orders", 0, 100, "old-");
+  ASSERT_TRUE(Admin("A")->AlterConsumerGroupOffsets("app", {{"orders", 0, 40}}).ok());
+  Kmirrord k(dir_.path(), FlowConfig(*sb_,
+                                     "checkpoint_interval = \"500ms\"\n"
+                                     "sync_group_offsets = true\nstart_from = \"latest\"\n"));
+  k.Start();
+  // Running, with nothing copied: no checkpoint for the group yet.
+  ASSERT_TRUE(WaitFor([&] {
+    return k.Sample("kmirror_translation_misses_total{flow=\"A->B\"}").value_or(0) > 0 ||
+           LastCheckpoint("app", 0).has_value();
+  })) << k.Log();
+  EXPECT_FALSE(LastCheckpoint("app", 0).has_value());
+  // Once the partition is assigned (and its "latest" position taken), new records are copied.
+  ASSERT_TRUE(WaitFor([&] {
+    return k
+        .Sample("kmirror_replication_lag_records{flow=\"A->B\",partition=\"0\",topic=\"orders\"}")
+        .has_value();
+  })) << k.Log();
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  Produce("A", "orders", 0, 10, "new-");  // source offsets 100..109, target 0..9
+  ASSERT_TRUE(WaitFor([&] {
+    auto c = LastCheckpoint("app", 0);
+    return c && c->upstream == 40 && c->downstream == 0;
+  })) << k.Log();
+  ASSERT_TRUE(Admin("A")->AlterConsumerGroupOffsets("app", {{"orders", 0, 105}}).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    auto c = LastCheckpoint("app", 0);
+    return c && c->upstream == 105 && c->downstream == 5;
+  })) << k.Log();
+  ASSERT_TRUE(WaitFor([&] { return Committed("B", "app", "A.orders", 0) == 5; })) << k.Log();
+  auto copied = ReadAll(sb_->Bootstrap("B"), "A.orders", 1);
+  ASSERT_EQ(copied[0].size(), 10u);
+  EXPECT_EQ(copied[0][5].value, "new-5");
+}
+
 TEST_F(DaemonOffsetsTest, ActiveActiveNeverLoopsAndCheckpointsTranslateBackForFailback) {
   ASSERT_TRUE(sb_->CreateTopic("A", "orders", 1, 3).ok());
   ASSERT_TRUE(sb_->CreateTopic("B", "orders", 1, 3).ok());
