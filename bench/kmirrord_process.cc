@@ -43,7 +43,8 @@ absl::Status KmirrordProcess::WaitOwned(int64_t partitions, std::chrono::seconds
                                         int64_t* assigned, int64_t* resolved) {
   *assigned = 0;
   *resolved = 0;
-  partitions += 1;  // every flow also replicates the source's `heartbeats` topic (1 partition)
+  // Every flow also replicates the source's `heartbeats` and `kmirror-drill` topics (1 each).
+  partitions += 2;
   const bool owned = WaitUntil(
       [&] {
         if (!child_->Running()) return true;

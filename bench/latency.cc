@@ -136,9 +136,9 @@ LatencyResult RunLatency(const LatencyOptions& options) {
   const bool assigned = WaitUntil(
       [&] {
         auto status = (*service)->Status();
-        // The benchmark topic's partitions and the source heartbeats partition every flow
-        // replicates: measuring before the latter is assigned would include that rebalance.
-        if (status.empty() || status[0].partitions.size() != size_t(options.partitions) + 1) {
+        // The benchmark topic's partitions plus the heartbeats and drill canary partitions every
+        // flow replicates: measuring before they are assigned would include that rebalance.
+        if (status.empty() || status[0].partitions.size() != size_t(options.partitions) + 2) {
           return false;
         }
         return std::all_of(status[0].partitions.begin(), status[0].partitions.end(),

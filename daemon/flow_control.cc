@@ -514,7 +514,8 @@ absl::Status FlowController::WaitForZeroLag(FlowUnit& unit, std::chrono::millise
     int64_t lag = 0;
     bool known = !st.partitions.empty();
     for (const auto& p : st.partitions) {
-      if (!p.resolved || p.position < 0 || p.source_end < 0) known = false;
+      // A partition started from the latest offset that saw no record yet has nothing to copy.
+      if (!p.resolved || p.source_end < 0) known = false;
       lag += p.lag_records;
     }
     if (known && lag == 0 && st.in_flight_bytes == 0) {

@@ -459,6 +459,11 @@ void Flow::PublishStatus() {
     ps.stop_reason = p->stop_reason;
     if (auto wm = source_->CachedWatermarks(sp); wm && wm->high >= 0) {
       ps.source_end = wm->high;
+      // Started from the earliest record and nothing copied yet: the next one is the first.
+      if (ps.position < 0 && p->resolved && !p->needs_seek &&
+          options_.start_from == StartFrom::kEarliest && wm->low >= 0) {
+        ps.position = wm->low;
+      }
       if (ps.position >= 0) ps.lag_records = std::max<int64_t>(0, wm->high - ps.position);
     }
     s.partitions.push_back(std::move(ps));

@@ -15,6 +15,9 @@
 namespace kmirror::testing {
 namespace {
 
+// Partitions every flow replicates besides the application's: `heartbeats` and `kmirror-drill`.
+constexpr int kKmirrorPartitions = 2;
+
 int64_t RssKb(pid_t pid) {
   std::string status = ReadFile("/proc/" + std::to_string(pid) + "/status");
   auto at = status.find("VmRSS:");
@@ -126,9 +129,10 @@ TEST_F(FaultsTest, TargetDownForAMinuteStallsResumesAndStaysWithinTheMemoryBound
   // ~480 KB/s: a minute of outage is ~29 MB of backlog, seven times the in-flight bound, while
   // each partition stays under the sandbox's ~5 MB retention for the whole test.
   WriterThread writer = Writer("load", 12, 8, 600);
-  // 12 partitions of "load" and the source heartbeats topic every flow replicates.
+  // 12 partitions of "load" plus the source's heartbeats and drill canary topics every flow
+  // replicates (kKmirrorPartitions).
   ASSERT_TRUE(WaitFor([&] {
-    return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 12 + 1;
+    return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 12 + kKmirrorPartitions;
   })) << k.Log();
   std::this_thread::sleep_for(std::chrono::seconds(5));
   const int64_t rss_before = RssKb(k.proc().pid());
@@ -230,7 +234,7 @@ TEST_F(FaultsTest, SourceLeaderMovesAndBrokerRestartsLoseNothing) {
   k.Start();
   WriterThread writer = Writer("moving", 6, 3, 200);
   ASSERT_TRUE(WaitFor([&] {
-    return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 6 + 1;
+    return k.Sample("kmirror_assigned_partitions{flow=\"A->B\"}") == 6 + kKmirrorPartitions;
   })) << k.Log();
   // Leaders move around the source cluster while records flow.
   for (int round = 0; round < 6; ++round) {
@@ -273,12 +277,12 @@ TEST_F(FaultsTest, TwoInstancesShareAFlowAndTheSurvivorTakesOverAKilledOne) {
   const std::string assigned = "kmirror_assigned_partitions{flow=\"A->B\"}";
   ASSERT_TRUE(WaitFor([&] {
     auto a = k1.Sample(assigned), b = k2.Sample(assigned);
-    return a && b && *a > 0 && *b > 0 && *a + *b == 6 + 1;
+    return a && b && *a > 0 && *b > 0 && *a + *b == 6 + kKmirrorPartitions;
   })) << k1.Log()
       << k2.Log();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   k2.proc().Kill();
-  ASSERT_TRUE(WaitFor([&] { return k1.Sample(assigned) == 6 + 1; })) << k1.Log();
+  ASSERT_TRUE(WaitFor([&] { return k1.Sample(assigned) == 6 + kKmirrorPartitions; })) << k1.Log();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   stop_.store(true);
   writer.join();
