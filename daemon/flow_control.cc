@@ -157,26 +157,61 @@ void FlowController::ControlLoop() {
   bool reported = false;
   while (true) {
     absl::Status s = Sync();
+    bool has_state;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      has_state = state_.has_value();
+      last_error_ = s.ok() ? std::string() : std::string(s.message());
+    }
     if (!s.ok()) {
       // Until the state is known nothing starts: a failed-over flow must not resume by accident.
-      if (!reported || !state_) {
+      if (!reported || !has_state) {
         Log()->error(
             "msg=\"cannot read the flow's control state; {}\" flow={} topic={} error=\"{}\"",
-            state_ ? "keeping the current state" : "not starting replication until it can",
+            has_state ? "keeping the current state" : "not starting replication until it can",
             flow_.name(), control::kStateTopic, s.message());
       }
       reported = true;
-      std::lock_guard<std::mutex> lock(mu_);
-      last_error_ = std::string(s.message());
     } else {
       reported = false;
-      std::lock_guard<std::mutex> lock(mu_);
-      last_error_.clear();
+      PublishInstance();
     }
     std::unique_lock<std::mutex> lock(loop_mu_);
-    auto wait = state_ ? options_.state_poll : std::chrono::milliseconds(2000);
+    auto wait = has_state ? options_.state_poll : std::chrono::milliseconds(2000);
     if (loop_cv_.wait_for(lock, wait, [this] { return stop_; })) return;
   }
+}
+
+void FlowController::PublishInstance() {
+  // This instance's share of the flow, beside the others' (kmirrorctl status lists them all).
+  json mine{{"instance", cfg_.daemon.instance_id}, {"at_ms", NowMs()}};
+  for (const auto& [unit, role] :
+       {std::pair{Forward(), "replication"}, {Reverse(), "reverse_replication"}}) {
+    if (!unit) continue;
+    replication::FlowStatus st = unit->Status();
+    int64_t lag = 0;
+    double lag_s = 0;
+    for (const auto& p : st.partitions) {
+      lag += p.lag_records;
+      lag_s = std::max(lag_s, p.lag_seconds);
+    }
+    mine[role] = {{"flow", st.name},
+                  {"partitions", st.partitions.size()},
+                  {"lag_records", lag},
+                  {"lag_seconds", lag_s}};
+  }
+  const std::string prefix = "instance/" + flow_.name() + "/";
+  absl::Status wrote = store_.Append(prefix + cfg_.daemon.instance_id, mine);
+  auto all = store_.List(prefix, 1000);
+  json instances = json::array();
+  if (all.ok()) {
+    for (auto& i : *all) {
+      i["age_seconds"] = (NowMs() - i.value("at_ms", int64_t{0})) / 1000.0;
+      instances.push_back(std::move(i));
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (wrote.ok() && all.ok()) instances_ = std::move(instances);
 }
 
 absl::Status FlowController::Sync() {
@@ -386,6 +421,10 @@ json FlowController::Status() const {
          {"state_error", error.empty() ? json(nullptr) : json(error)}};
   if (state) {
     j["state"] = control::ToJson(*state);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    j["instances"] = instances_;
   }
   if (auto unit = Forward(); unit) j["replication"] = UnitJson(*unit);
   if (auto unit = Reverse(); unit) j["reverse_replication"] = UnitJson(*unit);

@@ -101,6 +101,8 @@ class FlowController {
                  control::StateStore& store, Options options);
 
   void ControlLoop();
+  // Records this instance's share of the flow in the state topic and reads every instance's.
+  void PublishInstance();
   // Loads the persisted state and applies it when it changed. Returns the load status.
   absl::Status Sync();
   // Makes the running units match `s`. Requires apply_mu_.
@@ -141,6 +143,7 @@ class FlowController {
   std::shared_ptr<FlowUnit> forward_;
   std::shared_ptr<FlowUnit> reverse_;
   std::string last_error_;
+  nlohmann::json instances_ = nlohmann::json::array();  // every instance's last report
   std::vector<std::thread> retiring_;
 
   std::mutex loop_mu_;

@@ -157,6 +157,17 @@ void PrintStatus(const json& body) {
                       Num(r.value("checkpoint_age_seconds", json())), hb,
                       f["operation_in_progress"].is_null() ? "" : Num(f["operation_in_progress"])});
     }
+    // Several instances share the flow: each one's partitions and lag, as it last reported.
+    if (Field(f, "instances").size() > 1) {
+      for (const auto& i : Field(f, "instances")) {
+        const json& r = Field(i, "replication");
+        rows.push_back({"  instance " + Num(i.value("instance", json())), "",
+                        r.is_object() ? Num(r.value("partitions", json())) : "-",
+                        r.is_object() ? Num(r.value("lag_records", json())) : "-",
+                        r.is_object() ? Num(r.value("lag_seconds", json())) : "-", "",
+                        "reported " + Num(i.value("age_seconds", json())) + "s ago", ""});
+      }
+    }
     if (!f["state_error"].is_null()) {
       std::printf("  %s: state error: %s\n", Num(f["flow"]).c_str(), Num(f["state_error"]).c_str());
     }

@@ -156,6 +156,11 @@ TEST_F(ControlTest, PauseAndResumePersistAcrossSigkillAndAreAudited) {
   Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
   k.Start();
   ASSERT_TRUE(WaitFor([&] { return Phase(k) == "running"; })) << k.Log();
+  // The instance reports its share of the flow to the state topic (status lists every instance).
+  ASSERT_TRUE(WaitFor([&] {
+    json f = FlowStatus(k);
+    return f.is_object() && f["instances"].size() == 1 && f["instances"][0]["instance"] == "test";
+  })) << k.Log();
   Produce("A", "orders", 0, 20, "a-");
   ASSERT_TRUE(WaitReplicated("A.orders", 0, 20)) << k.Log();
 
