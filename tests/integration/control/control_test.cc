@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -286,6 +288,25 @@ TEST_F(ControlTest, ForcedFailoverWithTheSourceDownReportsExactlyWhatIsMissing) 
   }
   EXPECT_EQ(out.body["rpo_records"], missing[0] + missing[1]);
   EXPECT_GT(missing[0], 0);
+
+  // A comes back: failback finds exactly those records and exports them (operator's choice).
+  for (int broker = 1; broker <= 3; ++broker) ASSERT_TRUE(sb_->BrokerUp("A", broker).ok());
+  const std::string file = dir_.path() + "/divergent.jsonl";
+  Ctl fb = Run(k, {"failback", "--flow", "A->B", "--export-file", file});
+  ASSERT_EQ(fb.exit_code, 0) << fb.err << fb.body.dump(2) << k.Log();
+  EXPECT_EQ(fb.body["divergence"]["records"], missing[0] + missing[1]);
+  std::ifstream in(file);
+  std::string line;
+  std::map<int, int> lines;
+  while (std::getline(in, line)) {
+    json j = json::parse(line);
+    ++lines[j["partition"].get<int>()];
+    EXPECT_EQ(j["topic"], "orders");
+  }
+  EXPECT_EQ(lines[0], missing[0]);
+  EXPECT_EQ(lines[1], missing[1]);
+  // Never overwritten: a second export to the same file is refused (the flow already fails back).
+  EXPECT_EQ(Run(k, {"failback", "--flow", "A->B", "--export-file", file}).body["changed"], false);
 }
 
 TEST_F(ControlTest, FailbackPreservesDivergentRecordsAndSwitchesBackWithoutDuplicates) {
@@ -318,11 +339,16 @@ TEST_F(ControlTest, FailbackPreservesDivergentRecordsAndSwitchesBackWithoutDupli
   // The reverse flow B->A carries what applications wrote on B.
   ASSERT_TRUE(WaitFor([&] { return End("A", "B.orders", 0) >= 40; })) << k.Log();
   Produce("B", "orders", 0, 5, "b-late-");
+  // Consumers on B have read 20 of B's own records: after the switch back they resume on A at
+  // exactly the 21st (B.orders@20).
+  ASSERT_TRUE(Admin("B")->AlterConsumerGroupOffsets("app", {{"orders", 0, 20}}).ok());
   Ctl back =
       Run(k, {"failback", "--source", "A", "--target", "B", "--switch-back", "--timeout", "60s"});
   ASSERT_EQ(back.exit_code, 0) << back.err << back.body.dump(2) << k.Log();
   EXPECT_EQ(back.body["phase"], "running");
   EXPECT_EQ(End("A", "B.orders", 0), 45);
+  ASSERT_TRUE(WaitFor([&] { return Committed("A", "app", "B.orders", 0) == 20; })) << k.Log();
+  EXPECT_EQ(FirstValueFor("A", "app", "B.orders", 0), "b-20");
 
   // A->B replicates again: new records arrive once, nothing is copied twice, the divergent
   // records stay set aside and B's own records never come back as A.B.orders.
@@ -354,6 +380,11 @@ TEST_F(ControlTest, DrillPassesOnAHealthyFlowAndFailsWithItsReasonWhenTheTargetI
     return f.is_object() && f["replication"]["checkpoint_age_seconds"].is_number() &&
            f["replication"]["heartbeats"].contains("A");
   })) << k.Log();
+
+  Ctl topology = Run(k, {"topology"});
+  ASSERT_EQ(topology.exit_code, 0) << topology.err;
+  EXPECT_EQ(topology.body["flows"][0]["upstreams_seen_on"]["B"]["A"]["hops"], 1)
+      << topology.body.dump(2);
 
   Ctl ok = Run(k, {"drill", "--source", "A", "--target", "B"});
   ASSERT_EQ(ok.exit_code, 0) << ok.err << ok.body.dump(2) << k.Log();
@@ -491,6 +522,46 @@ TEST_F(ControlTest, GroupOffsetSyncPausesPerGroupAndThePauseSurvivesARestart) {
   Ctl resumed = Run(k, {"group-sync", "app", "--resume", "--flow", "A->B"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   ASSERT_TRUE(WaitFor([&] { return Committed("B", "app", "A.orders", 0) == 30; })) << k.Log();
+}
+
+}  // namespace
+}  // namespace kmirror::testing
+
+namespace kmirror::testing {
+namespace {
+
+// Another instance of the same flow honours a verb given to the first: it reads the flow's state
+// from the target and applies it within its poll interval.
+TEST_F(ControlTest, AnotherInstanceOfTheFlowFollowsThePersistedState) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 4, 3).ok());
+  std::string second = FlowConfig(*sb_, kFast);
+  second.replace(second.find("instance_id = \"test\""), 20, "instance_id = \"two\" ");
+  Kmirrord k1(dir_.path(), FlowConfig(*sb_, kFast), "one");
+  Kmirrord k2(dir_.path(), second, "two");
+  k1.Start();
+  k2.Start();
+  ASSERT_TRUE(WaitFor([&] { return Phase(k1) == "running" && Phase(k2) == "running"; }));
+  ASSERT_EQ(Run(k1, {"pause", "--flow", "A->B"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return Phase(k2) == "paused"; }, std::chrono::seconds(20))) << k2.Log();
+  EXPECT_TRUE(WaitFor([&] { return FlowStatus(k2)["replication"]["paused"] == true; },
+                      std::chrono::seconds(10)));
+  ASSERT_EQ(Run(k2, {"resume", "--flow", "A->B"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor([&] { return Phase(k1) == "running"; }, std::chrono::seconds(20)))
+      << k1.Log();
+  // Both report their share; together they hold every partition.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        json f = FlowStatus(k1);
+        if (!f.is_object() || f["instances"].size() != 2) return false;
+        int64_t partitions = 0;
+        for (const auto& i : f["instances"]) {
+          if (i.contains("replication"))
+            partitions += i["replication"]["partitions"].get<int64_t>();
+        }
+        return partitions == 4 + 2;  // orders, heartbeats, kmirror-drill
+      },
+      std::chrono::seconds(60)))
+      << FlowStatus(k1).dump(2);
 }
 
 }  // namespace
