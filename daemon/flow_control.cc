@@ -733,6 +733,7 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
     }
     // Final checkpoints and group offset sync into the target, with nothing left in flight.
     if (auto* cp = unit->offsets().checkpoints(); cp != nullptr) {
+      cp->EnableGroupSync(unit->offsets().group_sync());  // the emitter's thread has stopped
       auto pass = cp->RunOnce();
       if (pass.ok()) {
         report["final_checkpoints"] = {{"groups", pass->groups},
@@ -753,8 +754,8 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
     {
       std::lock_guard<std::mutex> apply(apply_mu_);
       std::lock_guard<std::mutex> lock(mu_);
+      // applied_version_ stays: the control loop must not restart what this verb stops.
       if (forward_ == unit) forward_.reset();
-      applied_version_ = -1;
       const auto drain = std::min(options_.drain_timeout, std::chrono::milliseconds(3000));
       retiring_.emplace_back([unit, drain, done]() mutable {
         (void)unit->Stop(drain);
@@ -939,6 +940,7 @@ OpResult FlowController::SwitchBack(std::chrono::milliseconds timeout, const std
     return Fail(drained, report);
   }
   if (auto* cp = reverse->offsets().checkpoints(); cp != nullptr) {
+    cp->EnableGroupSync(reverse->offsets().group_sync());  // the emitter's thread has stopped
     auto pass = cp->RunOnce();
     if (pass.ok()) {
       report["final_checkpoints"] = {{"groups", pass->groups},

@@ -69,10 +69,9 @@ absl::StatusOr<std::unique_ptr<FlowOffsets>> FlowOffsets::Create(const config::C
   o->fanout_ = std::make_unique<offsets::AckFanout>(
       std::vector<offsets::AckObserver*>{o->translator_.get(), o->sync_writer_.get()});
 
-  if (f.sync_group_offsets) {
-    o->group_sync_ =
-        std::make_unique<offsets::GroupOffsetSync>(*o->target_groups_, o->probe_.get());
-  }
+  // Always built: a planned failover syncs group offsets into the target even when periodic
+  // sync (sync_group_offsets) is off.
+  o->group_sync_ = std::make_unique<offsets::GroupOffsetSync>(*o->target_groups_, o->probe_.get());
   if (f.emit_checkpoints) {
     KM_ASSIGN_OR_RETURN(o->checkpoint_writer_io_,
                         offsets::KafkaRecordWriter::Create(props(false, "checkpoints")));
@@ -84,7 +83,8 @@ absl::StatusOr<std::unique_ptr<FlowOffsets>> FlowOffsets::Create(const config::C
     o->checkpoints_ = std::make_unique<offsets::CheckpointEmitter>(
         offsets::CheckpointEmitter::Io{*o->source_groups_, *o->checkpoint_writer_io_,
                                        *o->checkpoint_reader_, *o->target_topics_},
-        *o->translator_, *o->selector_, *o->groups_, o->group_sync_.get(), o->probe_.get(),
+        *o->translator_, *o->selector_, *o->groups_,
+        f.sync_group_offsets ? o->group_sync_.get() : nullptr, o->probe_.get(),
         offsets::SystemClock(), cp);
     // Failback: offsets committed on the source to remote topics that came from the target
     // (`A.orders` on B for the flow B->A) are translated back through their provenance headers.

@@ -56,6 +56,8 @@ class FlowOffsets {
   void Stop();
 
   offsets::CheckpointEmitter* checkpoints() { return checkpoints_.get(); }
+  // Group offset sync into the target; periodic only with sync_group_offsets, always available
+  // for a final pass (failover, switch back).
   offsets::GroupOffsetSync* group_sync() { return group_sync_.get(); }
   offsets::HeartbeatObserver* heartbeats() { return observer_.get(); }
   offsets::Translator& translator() { return *translator_; }

@@ -68,6 +68,9 @@ class CheckpointEmitter {
   // from the target (`A.orders` on B, flow B->A) are translated back through `reverse` and
   // checkpointed under the original name (`orders`), as MM2 renames them.
   void SetReverseTranslator(ReverseTranslator* reverse) { reverse_ = reverse; }
+  // Turns group offset sync on for the passes that follow (a final pass at failover when periodic
+  // sync is off). Call while no pass runs (before Start() or after Stop()).
+  void EnableGroupSync(GroupOffsetSync* group_sync) { group_sync_ = group_sync; }
 
   void Start();
   void Stop();  // idempotent
