@@ -431,6 +431,7 @@ void Flow::Housekeeping() {
     } else {
       p->last_progress_ms = now;
     }
+    p->lag_seconds = lag_s;
     if (probe_) probe_->SetLag(sp, lag, lag_s);
   }
   if (probe_) probe_->SetInFlightBytes(in_flight_bytes_);
@@ -453,6 +454,7 @@ void Flow::PublishStatus() {
     ps.target = p->target;
     ps.position = p->position >= 0 ? p->position : p->next.value_or(-1);
     ps.replicated = p->replicated;
+    ps.lag_seconds = p->lag_seconds;
     ps.lost = p->lost;
     ps.resolved = p->resolved;
     ps.stopped = p->stopped;
@@ -495,6 +497,7 @@ void Flow::SetPaused(bool paused) {
   if (paused == paused_) return;
   paused_ = paused;
   fetch_dirty_ = true;
+  PublishStatus();
   Log()->info("msg=\"{}\" flow={}", paused ? "fetching paused" : "fetching resumed", options_.name);
 }
 

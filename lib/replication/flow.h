@@ -122,6 +122,7 @@ class Flow {
     int64_t replicated = 0;
     int64_t lost = 0;
     int64_t last_progress_ms = 0;
+    double lag_seconds = 0;  // as of the last housekeeping
     bool retired = false;
   };
   struct Pending {

@@ -154,6 +154,31 @@ TEST_F(FlowTest, InFlightBoundPausesFetchingAndLosesNothing) {
   EXPECT_FALSE(source_.paused.count(kP0));
 }
 
+// An operator pause stops fetching on every partition, keeps reporting the growing lag in
+// records and seconds, and a resume copies everything that waited.
+TEST_F(FlowTest, PauseStopsFetchingAndTheLagKeepsBeingReported) {
+  for (int i = 0; i < 5; ++i) source_.Append(kP0, Rec(i));
+  auto flow = NewFlow(Options());
+  source_.to_assign = {kP0};
+  Run(*flow, 5);
+  ASSERT_EQ(sink_.logs[kT0].size(), 5u);
+  flow->SetPaused(true);
+  Run(*flow, 2);
+  EXPECT_TRUE(source_.paused.count(kP0));
+  for (int i = 5; i < 15; ++i) source_.Append(kP0, Rec(i));
+  Run(*flow, 300);  // 3 s of the fake clock: housekeeping runs, nothing is fetched
+  auto st = flow->Status();
+  EXPECT_TRUE(st.paused);
+  EXPECT_EQ(sink_.logs[kT0].size(), 5u);
+  ASSERT_EQ(st.partitions.size(), 1u);
+  EXPECT_EQ(st.partitions[0].lag_records, 10);
+  EXPECT_GT(st.partitions[0].lag_seconds, 1.0);
+  flow->SetPaused(false);
+  Run(*flow, 20);
+  EXPECT_EQ(sink_.logs[kT0].size(), 15u);
+  EXPECT_FALSE(flow->Status().paused);
+}
+
 TEST_F(FlowTest, FullProducerQueueRewindsWithoutGaps) {
   for (int i = 0; i < 20; ++i) source_.Append(kP0, Rec(i));
   sink_.queue_limit = 3;
