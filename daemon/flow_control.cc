@@ -52,6 +52,20 @@ json PartitionsJson(const replication::FlowStatus& st) {
   return parts;
 }
 
+// The last checkpoint pass of a stopped unit, with group offset sync into its target whatever
+// sync_group_offsets says: what consumers resume from after a switch.
+json FinalCheckpoints(FlowUnit& unit) {
+  auto* cp = unit.offsets().checkpoints();
+  if (cp == nullptr) return {{"error", "checkpoints are off for this flow (emit_checkpoints)"}};
+  cp->EnableGroupSync(unit.offsets().group_sync());  // the emitter's thread has stopped
+  auto pass = cp->RunOnce();
+  if (!pass.ok()) return {{"error", std::string(pass.status().message())}};
+  return {{"groups", pass->groups},
+          {"written", pass->written},
+          {"groups_synced", pass->groups_synced},
+          {"misses", pass->misses}};
+}
+
 json UnitJson(FlowUnit& unit) {
   replication::FlowStatus st = unit.Status();
   int64_t lag = 0;
@@ -465,6 +479,17 @@ std::optional<std::unique_lock<std::mutex>> FlowController::BeginOp(const std::s
   return op;
 }
 
+void FlowController::Reapply(const FlowState& s) {
+  std::lock_guard<std::mutex> apply(apply_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    forward_.reset();
+    reverse_.reset();
+    applied_version_ = -1;
+  }
+  (void)ApplyLocked(s);
+}
+
 absl::Status FlowController::Commit(FlowState next) {
   next.version = Current().version + 1;
   next.changed_ms = NowMs();
@@ -722,28 +747,11 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
     final_status = unit->Status();
     // Leave the source group and write the last offset syncs.
     if (absl::Status drained = unit->Stop(options_.drain_timeout); !drained.ok()) {
-      std::lock_guard<std::mutex> apply(apply_mu_);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        forward_.reset();
-        applied_version_ = -1;
-      }
-      (void)ApplyLocked(s);  // back to replicating
+      Reapply(s);  // back to replicating
       return Fail(drained, report);
     }
     // Final checkpoints and group offset sync into the target, with nothing left in flight.
-    if (auto* cp = unit->offsets().checkpoints(); cp != nullptr) {
-      cp->EnableGroupSync(unit->offsets().group_sync());  // the emitter's thread has stopped
-      auto pass = cp->RunOnce();
-      if (pass.ok()) {
-        report["final_checkpoints"] = {{"groups", pass->groups},
-                                       {"written", pass->written},
-                                       {"groups_synced", pass->groups_synced},
-                                       {"misses", pass->misses}};
-      } else {
-        report["final_checkpoints"] = {{"error", std::string(pass.status().message())}};
-      }
-    }
+    report["final_checkpoints"] = FinalCheckpoints(*unit);
   } else {
     // The source is not asked: its end offsets are the last observation. Stop fetching, stop the
     // unit on its own thread (a close towards dead brokers may be slow) and give what is in
@@ -794,16 +802,7 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
   s.resume_floor.clear();
   s.divergence = nullptr;
   if (absl::Status st = Commit(s); !st.ok()) {
-    {
-      // Back to what the stored state says (the unit was stopped above).
-      std::lock_guard<std::mutex> apply(apply_mu_);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        forward_.reset();
-        applied_version_ = -1;
-      }
-      (void)ApplyLocked(Current());
-    }
+    Reapply(Current());  // back to what the stored state says (the unit was stopped above)
     return Fail(absl::Status(st.code(), absl::StrCat("failover not recorded: ", st.message())),
                 report);
   }
@@ -930,27 +929,10 @@ OpResult FlowController::SwitchBack(std::chrono::milliseconds timeout, const std
     return Fail(lag, report);
   }
   if (absl::Status drained = reverse->Stop(options_.drain_timeout); !drained.ok()) {
-    std::lock_guard<std::mutex> apply(apply_mu_);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      reverse_.reset();
-      applied_version_ = -1;
-    }
-    (void)ApplyLocked(s);
+    Reapply(s);
     return Fail(drained, report);
   }
-  if (auto* cp = reverse->offsets().checkpoints(); cp != nullptr) {
-    cp->EnableGroupSync(reverse->offsets().group_sync());  // the emitter's thread has stopped
-    auto pass = cp->RunOnce();
-    if (pass.ok()) {
-      report["final_checkpoints"] = {{"groups", pass->groups},
-                                     {"written", pass->written},
-                                     {"groups_synced", pass->groups_synced},
-                                     {"misses", pass->misses}};
-    } else {
-      report["final_checkpoints"] = {{"error", std::string(pass.status().message())}};
-    }
-  }
+  report["final_checkpoints"] = FinalCheckpoints(*reverse);
   s.phase = Phase::kRunning;
   s.changed_by = who;
   s.reason = "switch back";

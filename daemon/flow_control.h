@@ -107,6 +107,8 @@ class FlowController {
   absl::Status Sync();
   // Makes the running units match `s`. Requires apply_mu_.
   absl::Status ApplyLocked(const control::FlowState& s);
+  // After a verb stopped a unit and then failed: drops the stopped units, applies `s` again.
+  void Reapply(const control::FlowState& s);
   // Persists `next` (version+1 of the current state) and applies it.
   absl::Status Commit(control::FlowState next);
   control::FlowState Current() const;

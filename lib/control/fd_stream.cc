@@ -1,5 +1,6 @@
 #include "lib/control/fd_stream.h"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -122,5 +123,23 @@ std::optional<std::pair<boost::asio::ip::address, uint16_t>> ParseHostPort(const
 }
 
 std::string ErrnoText(int e) { return std::error_code(e, std::generic_category()).message(); }
+
+socklen_t ToSockaddr(const boost::asio::ip::address& address, uint16_t port,
+                     sockaddr_storage& storage) {
+  storage = sockaddr_storage{};
+  if (address.is_v4()) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&storage);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(address.to_v4().to_uint());
+    return sizeof(sockaddr_in);
+  }
+  auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons(port);
+  const auto bytes = address.to_v6().to_bytes();
+  std::copy(bytes.begin(), bytes.end(), a->sin6_addr.s6_addr);
+  return sizeof(sockaddr_in6);
+}
 
 }  // namespace kmirror::control::internal

@@ -6,6 +6,7 @@
 // SO_RCVTIMEO (they poll without a timeout after EAGAIN), hence this small class.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <array>
@@ -125,5 +126,9 @@ std::optional<std::pair<boost::asio::ip::address, uint16_t>> ParseHostPort(const
 
 // strerror(e), thread-safe.
 std::string ErrnoText(int e);
+
+// Fills `storage` with address:port (IPv4 or IPv6); returns the length to pass to bind/connect.
+socklen_t ToSockaddr(const boost::asio::ip::address& address, uint16_t port,
+                     sockaddr_storage& storage);
 
 }  // namespace kmirror::control::internal

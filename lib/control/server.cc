@@ -819,21 +819,7 @@ absl::Status ListenTcp(State& s) {
         "control tcp_listen is set but the token is empty (set [control] token_file)");
   }
   sockaddr_storage storage{};
-  socklen_t len = 0;
-  if (address.is_v4()) {
-    auto* a = reinterpret_cast<sockaddr_in*>(&storage);
-    a->sin_family = AF_INET;
-    a->sin_port = htons(port);
-    a->sin_addr.s_addr = htonl(address.to_v4().to_uint());
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* a = reinterpret_cast<sockaddr_in6*>(&storage);
-    a->sin6_family = AF_INET6;
-    a->sin6_port = htons(port);
-    const auto bytes = address.to_v6().to_bytes();
-    std::copy(bytes.begin(), bytes.end(), a->sin6_addr.s6_addr);
-    len = sizeof(sockaddr_in6);
-  }
+  const socklen_t len = internal::ToSockaddr(address, port, storage);
   ScopedFd fd(::socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.valid()) return absl::InternalError(fmt::format("socket: {}", ErrnoText(errno)));
   const int one = 1;
