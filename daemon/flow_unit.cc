@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "daemon/client_properties.h"
+#include "daemon/mm2_takeover.h"
 #include "lib/common/logging.h"
 #include "lib/kafka/properties.h"
 #include "lib/policy/topic_selector.h"
@@ -101,6 +102,19 @@ absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config&
     offsets->OnSourcePosition(p, next);
   };
   o.start_floor = std::move(options.start_floor);
+  if (f.mm2_takeover) {
+    // Where MirrorMaker 2 stopped, for partitions it copied (daemon/mm2_takeover.h).
+    auto takeover = Mm2Takeover::Create(cfg, f, discovery->remote_topic);
+    if (!takeover.ok()) return takeover.status();
+    std::shared_ptr<Mm2Takeover> mm2 = std::move(*takeover);
+    o.start_floor = [mm2, floor = std::move(o.start_floor)](
+                        const SourcePartition& p) -> std::optional<int64_t> {
+      std::optional<int64_t> a = floor ? floor(p) : std::nullopt;
+      std::optional<int64_t> b = mm2->StartAfterMm2(p);
+      if (a && b) return std::max(*a, *b);
+      return a ? a : b;
+    };
+  }
   auto probe = std::make_unique<replication::FlowProbe>(registry, f.name());
   unit->runner_ = std::make_unique<replication::FlowRunner>(
       std::move(*src), std::move(*sink), std::move(tail), unit->topic_sync_->DiscoveryAdmin(),

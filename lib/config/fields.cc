@@ -789,6 +789,10 @@ const Section<FlowConfig>& FlowSection() {
                  DurationBetween(absl::Milliseconds(100), absl::Hours(1))),
           Def<S>("sync_group_offsets", &S::sync_group_offsets, BoolCodec(), Literal("true"),
                  "Write translated offsets into target consumer groups that have no members."),
+          Def<S>("mm2_takeover", &S::mm2_takeover, BoolCodec(), Literal("false"),
+                 "Taking over from MirrorMaker 2: a partition whose remote copy holds MM2's "
+                 "records (no provenance) starts after the last one MM2 wrote, found through "
+                 "MM2's offset syncs and the records' content."),
           Def<S>("config_sync", &S::config_sync, BoolCodec(), Literal("true"),
                  "Keep remote topic configs equal to the source's (at creation and periodically)."),
           Def<S>("config_sync_interval", &S::config_sync_interval, DurationCodec(),

@@ -453,6 +453,8 @@ absl::StatusOr<Conversion> Converter::Run(const std::string& source_name) {
       if (auto v = FlowGet(f, "config.properties.exclude")) {
         f.lines.push_back("config_exclude = " + TomlList(Patterns(last_key_, *v)));
       }
+      // The flow takes over where MM2 stopped instead of copying everything again.
+      f.lines.push_back("mm2_takeover = true");
       // MM2 keeps offset syncs on the source by default; keep them where MM2's tools look.
       {
         auto v = FlowGet(f, "offset-syncs.topic.location");

@@ -209,7 +209,8 @@ TEST_F(ControlTest, PlannedFailoverLosesNothingAndConsumersResumeExactly) {
       Admin("A")->AlterConsumerGroupOffsets("app", {{"orders", 0, 60}, {"orders", 1, 40}});
   ASSERT_TRUE(committed.ok()) << committed.status();
   // Periodic group offset sync is off: the failover's final pass syncs the groups anyway.
-  Kmirrord k(dir_.path(), FlowConfig(*sb_, "checkpoint_interval = \"500ms\"\n"));
+  Kmirrord k(dir_.path(),
+             FlowConfig(*sb_, "checkpoint_interval = \"500ms\"\nsync_group_offsets = false\n"));
   k.Start();
   ASSERT_TRUE(WaitFor([&] { return Phase(k) == "running"; })) << k.Log();
   ASSERT_TRUE(WaitReplicated("A.orders", 1, 100)) << k.Log();

@@ -102,6 +102,7 @@ TEST(ConvertTest, CarriesOverFlowsFiltersPolicyIntervalsAndClients) {
   EXPECT_EQ(f.start_from, config::StartFrom::kLatest);
   // MM2's default location, so MM2's own tools keep finding the offset syncs.
   EXPECT_EQ(f.offset_syncs_location, config::OffsetSyncsLocation::kSource);
+  EXPECT_TRUE(f.mm2_takeover);  // starts after what MM2 copied
   EXPECT_EQ(f.source_kafka.at("fetch.wait.max.ms"), "250");
   EXPECT_EQ(f.target_kafka.at("linger.ms"), "20");
   EXPECT_EQ(f.target_kafka.at("compression.type"), "zstd");
