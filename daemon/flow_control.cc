@@ -728,6 +728,24 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
                                        "this instance (see its state error)"));
   }
   json report{{"failover_kind", kind}};
+  // Marks come from the partitions this instance holds: with none of the application's, a
+  // failover would record nothing and report nothing missing.
+  {
+    auto selector = SelectorFor(flow_);
+    size_t application = 0;
+    for (const auto& p : unit->Status().partitions) {
+      const bool own = p.source.topic == policy::kDrillTopic ||
+                       (selector.ok() && (*selector)->policy().IsHeartbeatsTopic(p.source.topic));
+      if (!own) ++application;
+    }
+    if (application == 0) {
+      return Fail(absl::FailedPreconditionError(
+          "flow " + flow_.name() +
+          ": this instance holds none of the flow's application "
+          "partitions (not assigned yet, or held by another instance), so it cannot record the "
+          "failover marks; run the verb where `kmirrorctl status` shows the partitions"));
+    }
+  }
   const auto started = std::chrono::steady_clock::now();
   replication::FlowStatus final_status;
   if (planned) {

@@ -257,6 +257,7 @@ int ExitFor(int http) {
 int main(int argc, char** argv) {
   CLI::App app{kHelp};
   app.require_subcommand(1);
+  app.fallthrough();  // --json, --socket, ... also after the verb
 
   std::string socket =
       std::getenv("KMIRROR_SOCKET") ? std::getenv("KMIRROR_SOCKET") : "/run/kmirror/kmirrord.sock";
