@@ -23,6 +23,18 @@ absl::StatusOr<replication::DiscoveryOptions> DiscoveryFor(const config::FlowCon
   return d;
 }
 
+namespace {
+
+// The flow as configured, not a failback's reverse flow (which copies the forward flow's settings
+// under its own group): the reverse's target holds the old primary's own records, never MM2's.
+bool IsConfiguredFlow(const config::Config& cfg, const config::FlowConfig& f) {
+  return std::any_of(cfg.flows.begin(), cfg.flows.end(), [&](const config::FlowConfig& c) {
+    return c.source == f.source && c.target == f.target && c.group_id == f.group_id;
+  });
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config& cfg,
                                                            const config::FlowConfig& f,
                                                            prometheus::Registry& registry,
@@ -102,7 +114,7 @@ absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config&
     offsets->OnSourcePosition(p, next);
   };
   o.start_floor = std::move(options.start_floor);
-  if (f.mm2_takeover) {
+  if (f.mm2_takeover && IsConfiguredFlow(cfg, f)) {
     // Where MirrorMaker 2 stopped, for partitions it copied (daemon/mm2_takeover.h).
     auto takeover = Mm2Takeover::Create(cfg, f, discovery->remote_topic);
     if (!takeover.ok()) return takeover.status();

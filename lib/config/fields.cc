@@ -792,7 +792,8 @@ const Section<FlowConfig>& FlowSection() {
           Def<S>("mm2_takeover", &S::mm2_takeover, BoolCodec(), Literal("false"),
                  "Taking over from MirrorMaker 2: a partition whose remote copy holds MM2's "
                  "records (no provenance) starts after the last one MM2 wrote, found through "
-                 "MM2's offset syncs and the records' content."),
+                 "MM2's offset syncs and the records' content; one MM2 never wrote to starts at "
+                 "the earliest record."),
           Def<S>("config_sync", &S::config_sync, BoolCodec(), Literal("true"),
                  "Keep remote topic configs equal to the source's (at creation and periodically)."),
           Def<S>("config_sync_interval", &S::config_sync_interval, DurationCodec(),

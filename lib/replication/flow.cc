@@ -64,12 +64,6 @@ bool Flow::Resolve(const std::vector<std::shared_ptr<Pipeline>>& pipelines) {
       p->next = t->last->value + 1;
       p->position = *p->next;
     } else {
-      if (t != nullptr && t->records_read > 0 && options_.provenance) {
-        Log()->warn(
-            "msg=\"target partition holds records without provenance from this source; starting "
-            "per start_from\" flow={} partition={} target_end={}",
-            options_.name, p->target.ToString(), t->target.high);
-      }
       p->next.reset();
       p->position = -1;
     }
@@ -82,6 +76,12 @@ bool Flow::Resolve(const std::vector<std::shared_ptr<Pipeline>>& pipelines) {
         p->next = *floor;
         p->position = *floor;
       }
+    }
+    if (!p->next && t != nullptr && t->records_read > 0 && options_.provenance) {
+      Log()->warn(
+          "msg=\"target partition holds records without provenance from this source; starting "
+          "per start_from\" flow={} partition={} target_end={}",
+          options_.name, p->target.ToString(), t->target.high);
     }
     p->resolved = true;
     Log()->info("msg=\"partition resolved\" flow={} partition={} start={}", options_.name,
