@@ -116,6 +116,7 @@ config::FlowConfig ReverseFlow(const config::FlowConfig& f) {
   r.start_from = config::StartFrom::kEarliest;
   r.emit_checkpoints = true;
   r.sync_group_offsets = true;
+  r.mm2_takeover = false;  // the reverse flow starts at the failover mark, never after MM2
   r.enabled = true;
   return r;
 }
