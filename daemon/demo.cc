@@ -143,12 +143,7 @@ int RunDemo(int records_per_second) {
       auto now = std::chrono::steady_clock::now();
       double secs = std::chrono::duration<double>(now - last).count();
       last = now;
-      int64_t lag = 0;
-      double lag_s = 0;
-      for (const auto& p : st.partitions) {
-        lag += p.lag_records;
-        lag_s = std::max(lag_s, p.lag_seconds);
-      }
+      const int64_t lag = st.LagRecords();
       const int64_t n = st.latency_count - last_latency_count;
       const double latency = n > 0 ? (st.latency_ms_sum - last_latency_sum) / n : 0;
       std::printf(

@@ -112,14 +112,7 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
   OpResult refused;
   auto op = BeginOp("drill", refused);
   if (!op) return refused;
-  struct Clear {
-    std::mutex& mu;
-    std::string& name;
-    ~Clear() {
-      std::lock_guard<std::mutex> lock(mu);
-      name.clear();
-    }
-  } clear{mu_, op_name_};
+  OpName clear{mu_, op_name_};
   control::FlowState s = Current();
   if (s.phase != control::Phase::kRunning) {
     return {absl::FailedPreconditionError("flow " + flow_.name() + " is " +
@@ -345,13 +338,9 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
   }
 
   // 6. RPO now, and how long a forced failover takes to collect its marks.
-  int64_t lag = 0;
-  double lag_s = 0;
   replication::FlowStatus st = unit->Status();
-  for (const auto& p : st.partitions) {
-    lag += p.lag_records;
-    lag_s = std::max(lag_s, p.lag_seconds);
-  }
+  const int64_t lag = st.LagRecords();
+  const double lag_s = st.LagSeconds();
   if (canary_ok) {
     // What a forced failover does before it can record the switch, timed.
     const auto rto_start = Clock::now();

@@ -68,12 +68,8 @@ json FinalCheckpoints(FlowUnit& unit) {
 
 json UnitJson(FlowUnit& unit) {
   replication::FlowStatus st = unit.Status();
-  int64_t lag = 0;
-  double lag_s = 0;
-  for (const auto& p : st.partitions) {
-    lag += p.lag_records;
-    lag_s = std::max(lag_s, p.lag_seconds);
-  }
+  const int64_t lag = st.LagRecords();
+  const double lag_s = st.LagSeconds();
   json j{{"flow", st.name},
          {"ready", unit.Ready()},
          {"paused", st.paused},
@@ -204,12 +200,8 @@ void FlowController::PublishInstance() {
        {std::pair{Forward(), "replication"}, {Reverse(), "reverse_replication"}}) {
     if (!unit) continue;
     replication::FlowStatus st = unit->Status();
-    int64_t lag = 0;
-    double lag_s = 0;
-    for (const auto& p : st.partitions) {
-      lag += p.lag_records;
-      lag_s = std::max(lag_s, p.lag_seconds);
-    }
+    const int64_t lag = st.LagRecords();
+    const double lag_s = st.LagSeconds();
     mine[role] = {{"flow", st.name},
                   {"partitions", st.partitions.size()},
                   {"lag_records", lag},
@@ -499,17 +491,10 @@ absl::Status FlowController::Commit(FlowState next) {
   return ApplyLocked(next);
 }
 
-namespace {
-// Clears the operation name when a verb returns.
-struct OpName {
-  std::mutex& mu;
-  std::string& name;
-  ~OpName() {
-    std::lock_guard<std::mutex> lock(mu);
-    name.clear();
-  }
-};
-}  // namespace
+FlowController::OpName::~OpName() {
+  std::lock_guard<std::mutex> lock(mu);
+  name.clear();
+}
 
 OpResult FlowController::Pause(const std::string& who) {
   OpResult refused;
@@ -576,12 +561,11 @@ absl::Status FlowController::WaitForZeroLag(FlowUnit& unit, std::chrono::millise
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     replication::FlowStatus st = unit.Status();
-    int64_t lag = 0;
+    const int64_t lag = st.LagRecords();
     bool known = !st.partitions.empty();
     for (const auto& p : st.partitions) {
       // A partition started from the latest offset that saw no record yet has nothing to copy.
       if (!p.resolved || p.source_end < 0) known = false;
-      lag += p.lag_records;
     }
     if (known && lag == 0 && st.in_flight_bytes == 0) {
       report["partitions"] = PartitionsJson(st);

@@ -126,6 +126,12 @@ class FlowController {
   // Refuses a verb while another runs; returns the lock to hold.
   std::optional<std::unique_lock<std::mutex>> BeginOp(const std::string& what, OpResult& refused);
   void SetPhaseMetric(control::Phase phase);
+  // Clears the name of the verb in progress when the verb returns.
+  struct OpName {
+    std::mutex& mu;
+    std::string& name;
+    ~OpName();
+  };
 
   const config::Config cfg_;
   const config::FlowConfig flow_;

@@ -521,6 +521,18 @@ absl::Status Flow::Drain(std::chrono::milliseconds timeout) {
   return flushed;
 }
 
+int64_t FlowStatus::LagRecords() const {
+  int64_t lag = 0;
+  for (const auto& p : partitions) lag += p.lag_records;
+  return lag;
+}
+
+double FlowStatus::LagSeconds() const {
+  double lag = 0;
+  for (const auto& p : partitions) lag = std::max(lag, p.lag_seconds);
+  return lag;
+}
+
 FlowStatus Flow::Status() const {
   std::lock_guard<std::mutex> lock(status_mu_);
   return status_;

@@ -81,6 +81,10 @@ struct FlowStatus {
   // Source timestamp to target acknowledgement, summed over every acknowledged record.
   double latency_ms_sum = 0;
   int64_t latency_count = 0;
+
+  // Over the partitions: records behind in total, and the oldest record not yet copied.
+  int64_t LagRecords() const;
+  double LagSeconds() const;
 };
 
 class Flow {

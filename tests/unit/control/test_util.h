@@ -25,35 +25,19 @@
 #include "lib/control/client.h"
 #include "lib/control/server.h"
 #include "nlohmann/json.hpp"
+#include "tests/support/process.h"
 
 namespace kmirror::control::testing {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-// A fresh directory under /tmp (mode 0755 so a child running as `nobody` can reach the socket),
-// removed with its content.
-class TempDir {
+// The shared test directory (tests/support), made traversable so that a child running as
+// `nobody` can reach the socket in it.
+class TempDir : public kmirror::testing::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/kmirror-control-XXXXXX";
-    const char* dir = ::mkdtemp(tmpl);
-    if (dir == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = dir;
-    ::chmod(path_.c_str(), 0755);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string path() const { return path_; }
-  std::string Socket() const { return path_ + "/kmirrord.sock"; }
-
- private:
-  std::string path_;
+  TempDir() { ::chmod(path().c_str(), 0755); }
+  std::string Socket() const { return File("kmirrord.sock"); }
 };
 
 // Counts events and lets a test wait for a count without sleeping.
