@@ -426,6 +426,9 @@ TEST_F(ControlTest, ASecondVerbIsRefusedWhileOneRunsAndGarbageIsAnswered) {
   Kmirrord k(dir_.path(), FlowConfig(*sb_, kFast));
   k.Start();
   ASSERT_TRUE(WaitFor([&] { return Phase(k) == "running"; })) << k.Log();
+  // The instance must hold the partition before a failover can record its mark.
+  Produce("A", "orders", 0, 5, "w-");
+  ASSERT_TRUE(WaitReplicated("A.orders", 0, 5)) << k.Log();
   // A planned failover that cannot drain (B refuses records for A.orders) holds the flow.
   RefuseProduceOfAOrders(1);
   Produce("A", "orders", 0, 10, "x-");
@@ -434,19 +437,20 @@ TEST_F(ControlTest, ASecondVerbIsRefusedWhileOneRunsAndGarbageIsAnswered) {
     EXPECT_EQ(f.exit_code, 1) << f.body.dump(2);  // timed out, nothing changed
     EXPECT_EQ(f.body["error"]["code"], "timeout");
   });
-  ASSERT_TRUE(WaitFor(
+  const bool in_progress = WaitFor(
       [&] {
         json st = FlowStatus(k);
         return st.is_object() && st["operation_in_progress"] == "planned failover";
       },
-      std::chrono::seconds(10)));
+      std::chrono::seconds(10));
   Ctl pause = Run(k, {"pause", "--flow", "A->B"});
+  failover.join();  // joined before any assertion can return
+  ASSERT_TRUE(in_progress) << k.Log();
   EXPECT_EQ(pause.exit_code, 2);
   EXPECT_EQ(pause.body["error"]["code"], "conflict");
   EXPECT_NE(
       pause.body["error"]["message"].get<std::string>().find("planned failover is in progress"),
       std::string::npos);
-  failover.join();
   EXPECT_EQ(Phase(k), "running");
 
   // Garbage on the daemon's socket gets an answer or a close; the daemon keeps serving.
