@@ -19,7 +19,7 @@
 #include "lib/kafka/admin.h"
 #include "lib/kafka/consumer.h"
 #include "lib/kafka/producer.h"
-#include "tests/support/kmirrord_process.h"
+#include "tests/support/two_clusters.h"
 
 namespace kmirror::testing {
 namespace {
@@ -32,14 +32,8 @@ struct Ctl {
   std::string err;
 };
 
-class ControlTest : public ::testing::Test {
+class ControlTest : public TwoClusterTest {
  protected:
-  void SetUp() override {
-    auto sp = SandboxProcess::Start({"A:3", "B:3"});
-    ASSERT_TRUE(sp.ok()) << sp.status();
-    sb_ = std::move(sp).value();
-  }
-
   // kmirrorctl --json against `k`'s socket.
   Ctl Run(Kmirrord& k, std::vector<std::string> args,
           std::chrono::seconds timeout = std::chrono::seconds(120)) {
@@ -62,39 +56,6 @@ class ControlTest : public ::testing::Test {
     return f.is_object() ? f.value("phase", "") : "";
   }
 
-  void Produce(const std::string& cluster, const std::string& topic, int32_t partition, int n,
-               const std::string& prefix) {
-    auto p = kafka::Producer::Create(
-        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap(cluster)}},
-        [](const kafka::DeliveryReport& dr) { ASSERT_TRUE(dr.status.ok()) << dr.status; });
-    ASSERT_TRUE(p.ok()) << p.status();
-    for (int i = 0; i < n; ++i) {
-      kafka::ProduceRecord r;
-      r.topic = topic;
-      r.partition = partition;
-      r.key = prefix + "k" + std::to_string(i);
-      r.value = prefix + std::to_string(i);
-      ASSERT_TRUE((*p)->Produce(r).ok());
-    }
-    ASSERT_TRUE((*p)->Flush(std::chrono::seconds(20)).ok());
-  }
-  std::unique_ptr<kafka::AdminClient> Admin(const std::string& cluster) {
-    auto a = kafka::AdminClient::Create(
-        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap(cluster)}});
-    EXPECT_TRUE(a.ok()) << a.status();
-    return std::move(a).value();
-  }
-  int64_t End(const std::string& cluster, const std::string& topic, int32_t partition) {
-    auto wm = Admin(cluster)->QueryWatermarks(topic, partition, std::chrono::seconds(5));
-    return wm.ok() ? wm->high : -1;
-  }
-  int64_t Committed(const std::string& cluster, const std::string& group, const std::string& topic,
-                    int32_t partition) {
-    auto offsets = Admin(cluster)->ListConsumerGroupOffsets(
-        group, std::vector<kafka::TopicPartition>{{topic, partition}});
-    if (!offsets.ok() || offsets->empty()) return -1;
-    return (*offsets)[0].offset;
-  }
   // What a consumer of `group` on `cluster` reads first from topic[partition].
   std::optional<std::string> FirstValueFor(const std::string& cluster, const std::string& group,
                                            const std::string& topic, int32_t partition) {
@@ -146,9 +107,6 @@ class ControlTest : public ::testing::Test {
   bool WaitReplicated(const std::string& remote, int32_t partition, int64_t n) {
     return WaitFor([&] { return End("B", remote, partition) >= n; });
   }
-
-  TempDir dir_;
-  std::unique_ptr<SandboxProcess> sb_;
 };
 
 const std::string kFast = "checkpoint_interval = \"500ms\"\nsync_group_offsets = true\n";

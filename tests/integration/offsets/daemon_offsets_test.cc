@@ -12,7 +12,7 @@
 #include "lib/kafka/admin.h"
 #include "lib/kafka/consumer.h"
 #include "lib/kafka/producer.h"
-#include "tests/support/kmirrord_process.h"
+#include "tests/support/two_clusters.h"
 
 namespace kmirror::testing {
 namespace {
@@ -43,42 +43,8 @@ std::string CheckpointKey(const std::string& group, const std::string& topic, in
   return k;
 }
 
-class DaemonOffsetsTest : public ::testing::Test {
+class DaemonOffsetsTest : public TwoClusterTest {
  protected:
-  void SetUp() override {
-    auto sp = SandboxProcess::Start({"A:3", "B:3"});
-    ASSERT_TRUE(sp.ok()) << sp.status();
-    sb_ = std::move(sp).value();
-  }
-  void Produce(const std::string& cluster, const std::string& topic, int32_t partition, int n,
-               const std::string& prefix) {
-    auto p = kafka::Producer::Create(
-        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap(cluster)}},
-        [](const kafka::DeliveryReport& dr) { ASSERT_TRUE(dr.status.ok()); });
-    ASSERT_TRUE(p.ok()) << p.status();
-    for (int i = 0; i < n; ++i) {
-      kafka::ProduceRecord r;
-      r.topic = topic;
-      r.partition = partition;
-      r.value = prefix + std::to_string(i);
-      ASSERT_TRUE((*p)->Produce(r).ok());
-    }
-    ASSERT_TRUE((*p)->Flush(std::chrono::seconds(10)).ok());
-  }
-  std::unique_ptr<kafka::AdminClient> Admin(const std::string& cluster) {
-    auto a = kafka::AdminClient::Create(
-        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap(cluster)}});
-    EXPECT_TRUE(a.ok()) << a.status();
-    return std::move(a).value();
-  }
-  // The group's committed offset of `topic`[`partition`] on `cluster`, -1 when none.
-  int64_t Committed(const std::string& cluster, const std::string& group, const std::string& topic,
-                    int32_t partition) {
-    auto offsets = Admin(cluster)->ListConsumerGroupOffsets(
-        group, std::vector<kafka::TopicPartition>{{topic, partition}});
-    if (!offsets.ok() || offsets->empty()) return -1;
-    return (*offsets)[0].offset;
-  }
   // The newest checkpoint in `cluster`'s `topic` for (group, checkpointed topic, partition).
   std::optional<CheckpointValue> LastCheckpoint(const std::string& group, int32_t partition,
                                                 const std::string& cluster = "B",
@@ -92,9 +58,6 @@ class DaemonOffsetsTest : public ::testing::Test {
     }
     return last;
   }
-
-  TempDir dir_;
-  std::unique_ptr<SandboxProcess> sb_;
 };
 
 TEST_F(DaemonOffsetsTest, ATargetConsumerResumesAtExactlyTheNextRecord) {

@@ -9,7 +9,7 @@
 #include "gtest/gtest.h"
 #include "lib/kafka/producer.h"
 #include "lib/offsets/mm2_format.h"
-#include "tests/support/kmirrord_process.h"
+#include "tests/support/two_clusters.h"
 
 namespace kmirror::testing {
 namespace {
@@ -37,25 +37,14 @@ std::string ValueOf(int32_t partition, int i) {
   return "p" + std::to_string(partition) + "-" + std::to_string(i);
 }
 
-class Mm2TakeoverTest : public ::testing::Test {
+class Mm2TakeoverTest : public TwoClusterTest {
  protected:
   void SetUp() override {
-    auto sp = SandboxProcess::Start({"A:3", "B:3"});
-    ASSERT_TRUE(sp.ok()) << sp.status();
-    sb_ = std::move(sp).value();
+    TwoClusterTest::SetUp();
     ASSERT_TRUE(sb_->CreateTopic("A", "orders", 2, 3).ok());
     ASSERT_TRUE(sb_->CreateTopic("B", "A.orders", 2, 3).ok());
     // MM2's default offset-syncs.topic.location=source: named after the target.
     ASSERT_TRUE(sb_->CreateTopic("A", "mm2-offset-syncs.B.internal", 1, 3).ok());
-  }
-  void Write(const std::string& cluster, const std::vector<kafka::ProduceRecord>& records) {
-    if (records.empty()) return;
-    auto p = kafka::Producer::Create(
-        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap(cluster)}},
-        [](const kafka::DeliveryReport& dr) { ASSERT_TRUE(dr.status.ok()) << dr.status; });
-    ASSERT_TRUE(p.ok()) << p.status();
-    for (const auto& r : records) ASSERT_TRUE((*p)->Produce(r).ok());
-    ASSERT_TRUE((*p)->Flush(std::chrono::seconds(20)).ok());
   }
   void Simulate(const Mm2Run& run) {
     std::vector<kafka::ProduceRecord> source, local, copies, syncs;
@@ -123,9 +112,6 @@ class Mm2TakeoverTest : public ::testing::Test {
     }
     EXPECT_EQ(OnB(run.partition), expected) << "partition " << run.partition;
   }
-
-  TempDir dir_;
-  std::unique_ptr<SandboxProcess> sb_;
 };
 
 TEST_F(Mm2TakeoverTest, ContinuesAfterTheLastRecordMm2WroteWithoutCopyingAgain) {

@@ -15,19 +15,13 @@
 #include "lib/kafka/consumer.h"
 #include "lib/kafka/producer.h"
 #include "lib/replication/provenance.h"
-#include "tests/support/kmirrord_process.h"
-#include "tests/support/sandbox_process.h"
+#include "tests/support/two_clusters.h"
 
 namespace kmirror::testing {
 namespace {
 
-class ReplicationTest : public ::testing::Test {
+class ReplicationTest : public TwoClusterTest {
  protected:
-  void SetUp() override {
-    auto sp = SandboxProcess::Start({"A:3", "B:3"});
-    ASSERT_TRUE(sp.ok()) << sp.status();
-    sb_ = std::move(sp).value();
-  }
   std::unique_ptr<kafka::Producer> Producer(const std::string& compression = "none") {
     auto p = kafka::Producer::Create(kafka::Properties{{"bootstrap.servers", sb_->Bootstrap("A")},
                                                        {"compression.type", compression},
@@ -112,8 +106,6 @@ class ReplicationTest : public ::testing::Test {
     return {std::move(source), std::move(target)};
   }
 
-  TempDir dir_;
-  std::unique_ptr<SandboxProcess> sb_;
   std::atomic<int> delivery_errors_{0};
 };
 

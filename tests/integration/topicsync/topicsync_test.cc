@@ -22,9 +22,9 @@
 #include "lib/topicsync/kafka_admin.h"
 #include "lib/topicsync/syncer.h"
 #include "nlohmann/json.hpp"
-#include "tests/support/kmirrord_process.h"
 #include "tests/support/process.h"
 #include "tests/support/sandbox_process.h"
+#include "tests/support/two_clusters.h"
 
 namespace kmirror::topicsync {
 namespace {
@@ -290,12 +290,11 @@ TEST_F(SyncerSandboxTest, AclsFollowTheSourceAndForeignAclsAreNeverTouched) {
 
 // ---- kmirrord as a process --------------------------------------------------------------------
 
-class TopicSyncProcessTest : public ::testing::Test {
+class TopicSyncProcessTest : public testing::TwoClusterTest {
  protected:
   void SetUp() override {
-    auto sp = testing::SandboxProcess::Start({"A:3", "B:3"});
-    ASSERT_TRUE(sp.ok()) << sp.status();
-    sb_ = std::move(*sp);
+    TwoClusterTest::SetUp();
+    if (HasFatalFailure()) return;
     auto a = AdminClient::Create(Properties{{"bootstrap.servers", sb_->Bootstrap("A")}});
     ASSERT_TRUE(a.ok()) << a.status();
     source_ = std::move(*a);
@@ -316,8 +315,6 @@ class TopicSyncProcessTest : public ::testing::Test {
     return path;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<testing::SandboxProcess> sb_;
   std::unique_ptr<AdminClient> source_, target_;
 };
 
