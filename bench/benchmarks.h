@@ -22,8 +22,9 @@ struct ThroughputOptions {
   size_t value_bytes = 200;
   int rounds = 3;
   std::string max_in_flight = "64MiB";  // kmirrord's flow setting (the default)
-  // Diagnostic variant (c2): kmirrord with these [flows.source_kafka] overrides; empty: skipped.
-  std::map<std::string, std::string> tuned_source_kafka = {{"queued.min.messages", "10000000"}};
+  // Comparison variant (c2): kmirrord with these [flows.source_kafka] overrides; empty: skipped.
+  // librdkafka's own default record-count prefetch bound, which kmirrord raises (flow_unit.cc).
+  std::map<std::string, std::string> tuned_source_kafka = {{"queued.min.messages", "100000"}};
 };
 
 // Records moved inside a timed window. The window starts when the first record is seen (so

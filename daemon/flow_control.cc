@@ -29,6 +29,9 @@ int64_t NowMs() {
 
 auto Log() { return common::Logger("control"); }
 
+// How long `status` keeps listing an instance after it stopped cleanly.
+constexpr int64_t kStoppedInstanceShownMs = 3600 * 1000;
+
 OpResult Fail(absl::Status status, json report = json::object()) {
   return OpResult{std::move(status), std::move(report)};
 }
@@ -193,6 +196,10 @@ void FlowController::ControlLoop() {
   }
 }
 
+std::string FlowController::InstanceKey() const {
+  return "instance/" + flow_.name() + "/" + cfg_.daemon.instance_id;
+}
+
 void FlowController::PublishInstance() {
   // This instance's share of the flow, beside the others' (kmirrorctl status lists them all).
   json mine{{"instance", cfg_.daemon.instance_id}, {"at_ms", NowMs()}};
@@ -207,18 +214,40 @@ void FlowController::PublishInstance() {
                   {"lag_records", lag},
                   {"lag_seconds", lag_s}};
   }
-  const std::string prefix = "instance/" + flow_.name() + "/";
-  absl::Status wrote = store_.Append(prefix + cfg_.daemon.instance_id, mine);
-  auto all = store_.List(prefix, 1000);
+  absl::Status wrote = store_.Append(InstanceKey(), mine);
+  auto all = store_.List("instance/" + flow_.name() + "/", 1000);
   json instances = json::array();
   if (all.ok()) {
+    const int64_t now = NowMs();
+    // An instance that stopped says so; one that stopped reporting was killed or lost the
+    // target. Reports come every state poll, so three missed ones mean it is gone.
+    const int64_t stale_ms = std::max<int64_t>(15000, 3 * options_.state_poll.count());
     for (auto& i : *all) {
-      i["age_seconds"] = (NowMs() - i.value("at_ms", int64_t{0})) / 1000.0;
+      const int64_t age_ms = now - i.value("at_ms", int64_t{0});
+      if (i.value("stopped", false) && age_ms > kStoppedInstanceShownMs) continue;
+      i["age_seconds"] = age_ms / 1000.0;
+      i["state"] = i.value("stopped", false) ? "stopped" : age_ms > stale_ms ? "stale" : "active";
+      i.erase("stopped");
       instances.push_back(std::move(i));
     }
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (wrote.ok() && all.ok()) instances_ = std::move(instances);
+}
+
+void FlowController::PublishStopped() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // The state topic was not readable: do not hold the shutdown for the writer's timeout.
+    if (!state_ || !last_error_.empty()) return;
+  }
+  absl::Status s = store_.Append(
+      InstanceKey(),
+      json{{"instance", cfg_.daemon.instance_id}, {"at_ms", NowMs()}, {"stopped", true}});
+  if (!s.ok()) {
+    Log()->warn("msg=\"could not record this instance's stop\" flow={} error=\"{}\"", flow_.name(),
+                s.message());
+  }
 }
 
 absl::Status FlowController::Sync() {
@@ -362,6 +391,10 @@ absl::Status FlowController::Stop(std::chrono::milliseconds drain_timeout) {
     if (unit) result.Update(unit->Stop(drain_timeout));
   }
   for (auto& t : retiring) t.join();
+  if (!stop_published_) {
+    stop_published_ = true;
+    PublishStopped();
+  }
   return result;
 }
 

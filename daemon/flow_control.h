@@ -103,6 +103,9 @@ class FlowController {
   void ControlLoop();
   // Records this instance's share of the flow in the state topic and reads every instance's.
   void PublishInstance();
+  // Records that this instance stopped (best effort; skipped while the state is unreadable).
+  void PublishStopped();
+  std::string InstanceKey() const;
   // Loads the persisted state and applies it when it changed. Returns the load status.
   absl::Status Sync();
   // Makes the running units match `s`. Requires apply_mu_.
@@ -152,6 +155,7 @@ class FlowController {
   std::shared_ptr<FlowUnit> reverse_;
   std::string last_error_;
   nlohmann::json instances_ = nlohmann::json::array();  // every instance's last report
+  bool stop_published_ = false;                         // Stop() has recorded this instance's stop
   std::vector<std::thread> retiring_;
 
   std::mutex loop_mu_;

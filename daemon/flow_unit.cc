@@ -50,6 +50,10 @@ absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config&
   if (!source.Contains("queued.max.messages.kbytes")) {
     source.Set("queued.max.messages.kbytes", std::to_string(prefetch_kb));
   }
+  // The byte bound above is the one that matters: librdkafka's count bound (100,000 records
+  // over all partitions by default) stops a replicator's prefetch long before it, and fetching
+  // then resumes only after the queue has drained (docs/benchmarks.md, notes).
+  if (!source.Contains("queued.min.messages")) source.Set("queued.min.messages", "10000000");
   if (!source.Contains("fetch.max.bytes")) {
     source.Set("fetch.max.bytes", std::to_string(std::min<int64_t>(52428800, prefetch_kb * 1024)));
   }

@@ -157,15 +157,21 @@ void PrintStatus(const json& body) {
                       Num(r.value("checkpoint_age_seconds", json())), hb,
                       f["operation_in_progress"].is_null() ? "" : Num(f["operation_in_progress"])});
     }
-    // Several instances share the flow: each one's partitions and lag, as it last reported.
-    if (Field(f, "instances").size() > 1) {
-      for (const auto& i : Field(f, "instances")) {
+    // Several instances share the flow (or one stopped or went silent): each one's partitions
+    // and lag, as it last reported.
+    const json& instances = Field(f, "instances");
+    bool all_active = true;
+    for (const auto& i : instances) all_active = all_active && i.value("state", "") == "active";
+    if (instances.size() > 1 || !all_active) {
+      for (const auto& i : instances) {
         const json& r = Field(i, "replication");
-        rows.push_back({"  instance " + Num(i.value("instance", json())), "",
+        const std::string state = i.value("state", "");
+        const std::string age = Num(i.value("age_seconds", json())) + "s ago";
+        rows.push_back({"  instance " + Num(i.value("instance", json())), state,
                         r.is_object() ? Num(r.value("partitions", json())) : "-",
                         r.is_object() ? Num(r.value("lag_records", json())) : "-",
                         r.is_object() ? Num(r.value("lag_seconds", json())) : "-", "",
-                        "reported " + Num(i.value("age_seconds", json())) + "s ago", ""});
+                        (state == "stopped" ? "stopped " : "reported ") + age, ""});
       }
     }
     if (!f["state_error"].is_null()) {

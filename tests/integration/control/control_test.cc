@@ -4,6 +4,7 @@
 // missing; failback preserves the divergent records and switches back without duplicates; a
 // drill passes on a healthy flow and fails with its reason when the target is down; conflicting
 // verbs are refused; garbage on the socket and other users are refused.
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -525,6 +526,31 @@ TEST_F(ControlTest, AnotherInstanceOfTheFlowFollowsThePersistedState) {
         return partitions == 4 + 2;  // orders, heartbeats, kmirror-drill
       },
       std::chrono::seconds(60)))
+      << FlowStatus(k1).dump(2);
+
+  // Each instance's state as the others see it: a clean stop is recorded, a killed instance
+  // goes stale once it misses its reports.
+  auto state_of = [&](const std::string& instance) {
+    json f = FlowStatus(k1);
+    if (!f.is_object()) return std::string();
+    for (const auto& i : f["instances"]) {
+      if (i["instance"] == instance) return i.value("state", "");
+    }
+    return std::string();
+  };
+  EXPECT_EQ(state_of("test"), "active");
+  k2.proc().Signal(SIGTERM);
+  ASSERT_EQ(k2.proc().Wait(std::chrono::seconds(60)), 0) << k2.Log();
+  ASSERT_TRUE(WaitFor([&] { return state_of("two") == "stopped"; }, std::chrono::seconds(20)))
+      << FlowStatus(k1).dump(2);
+  auto table = RunCommand({BinPath("kmirrorctl"), "--socket", k1.socket_path(), "status"});
+  EXPECT_NE(table.out.find("stopped"), std::string::npos) << table.out << table.err;
+  Kmirrord k3(dir_.path(), second, "three");  // instance "two" again, then killed
+  k3.Start();
+  ASSERT_TRUE(WaitFor([&] { return state_of("two") == "active"; }, std::chrono::seconds(60)))
+      << k3.Log();
+  k3.proc().Kill();
+  ASSERT_TRUE(WaitFor([&] { return state_of("two") == "stale"; }, std::chrono::seconds(40)))
       << FlowStatus(k1).dump(2);
 }
 
