@@ -293,20 +293,27 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
               }));
   router->Add(
       "POST", "/v1/flows/{flow}/drill",
-      Guarded({"canary_records", "timeout_ms"}, [api](const Request& r) {
-        auto n = IntField(r.body, "canary_records", 20, 1, 10000);
-        auto timeout = IntField(r.body, "timeout_ms", 30000, 1000, 3600000);
-        if (!n.ok())
-          return control::ErrorResponse(400, "invalid_argument", std::string(n.status().message()));
-        if (!timeout.ok())
-          return control::ErrorResponse(400, "invalid_argument",
-                                        std::string(timeout.status().message()));
-        DrillOptions o;
-        o.canary_records = static_cast<int>(*n);
-        o.timeout = std::chrono::milliseconds(*timeout);
-        return api->Verb(
-            r, "drill", [o](FlowController& f, const std::string& who) { return f.Drill(o, who); });
-      }));
+      Guarded({"canary_records", "timeout_ms", "max_checkpoint_age_ms", "max_heartbeat_age_ms"},
+              [api](const Request& r) {
+                auto n = IntField(r.body, "canary_records", 20, 1, 10000);
+                auto timeout = IntField(r.body, "timeout_ms", 30000, 1000, 3600000);
+                auto checkpoint_age = IntField(r.body, "max_checkpoint_age_ms", 0, 0, 86400000);
+                auto heartbeat_age = IntField(r.body, "max_heartbeat_age_ms", 0, 0, 86400000);
+                for (const auto* field : {&n, &timeout, &checkpoint_age, &heartbeat_age}) {
+                  if (!field->ok()) {
+                    return control::ErrorResponse(400, "invalid_argument",
+                                                  std::string(field->status().message()));
+                  }
+                }
+                DrillOptions o;
+                o.canary_records = static_cast<int>(*n);
+                o.timeout = std::chrono::milliseconds(*timeout);
+                o.max_checkpoint_age = std::chrono::milliseconds(*checkpoint_age);
+                o.max_heartbeat_age = std::chrono::milliseconds(*heartbeat_age);
+                return api->Verb(r, "drill", [o](FlowController& f, const std::string& who) {
+                  return f.Drill(o, who);
+                });
+              }));
   for (const bool pause : {true, false}) {
     router->Add("POST",
                 std::string("/v1/flows/{flow}/groups/{group}/") + (pause ? "pause" : "resume"),

@@ -310,31 +310,39 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
              {{"records", compared}});
   }
 
-  // 4 and 5. Freshness of checkpoints and heartbeats.
+  // 4 and 5. Freshness of checkpoints and heartbeats: by default three intervals may pass.
   const int64_t now = WallMs();
+  const int64_t max_checkpoint_ms =
+      options.max_checkpoint_age.count() > 0
+          ? options.max_checkpoint_age.count()
+          : std::max<int64_t>(60000, 3 * absl::ToInt64Milliseconds(flow_.checkpoint_interval));
+  const int64_t max_heartbeat_ms =
+      options.max_heartbeat_age.count() > 0
+          ? options.max_heartbeat_age.count()
+          : std::max<int64_t>(30000, 3 * absl::ToInt64Milliseconds(flow_.heartbeat_interval));
   if (auto* cp = unit->offsets().checkpoints(); cp == nullptr) {
     AddCheck(checks, "checkpoints", false, "checkpoints are off for this flow (emit_checkpoints)");
   } else {
     const int64_t last = cp->last_pass_ms();
-    const bool fresh = last >= 0 && now - last <= options.max_checkpoint_age.count();
+    const bool fresh = last >= 0 && now - last <= max_checkpoint_ms;
     AddCheck(checks, "checkpoints", fresh,
-             last < 0
-                 ? "no checkpoint pass has completed yet"
-                 : absl::StrCat("last checkpoint pass ", (now - last) / 1000.0, " s ago (limit ",
-                                options.max_checkpoint_age.count() / 1000.0, " s)"));
+             last < 0 ? "no checkpoint pass has completed yet"
+                      : absl::StrCat("last checkpoint pass ", (now - last) / 1000.0,
+                                     " s ago (limit ", max_checkpoint_ms / 1000.0, " s)"));
   }
   if (auto* hb = unit->offsets().heartbeats(); hb == nullptr) {
     AddCheck(checks, "heartbeats", false, "heartbeats are off for this flow (emit_heartbeats)");
   } else {
     auto ups = hb->Upstreams();
     auto it = ups.find(flow_.source);
-    const bool fresh = it != ups.end() && it->second.age_ms >= 0 &&
-                       it->second.age_ms <= options.max_heartbeat_age.count();
+    const bool fresh =
+        it != ups.end() && it->second.age_ms >= 0 && it->second.age_ms <= max_heartbeat_ms;
     AddCheck(checks, "heartbeats", fresh,
              it == ups.end() || it->second.age_ms < 0
                  ? absl::StrCat("no heartbeat from ", flow_.source, " seen on ", flow_.target)
                  : absl::StrCat("newest heartbeat from ", flow_.source, " is ",
-                                it->second.age_ms / 1000.0, " s old"));
+                                it->second.age_ms / 1000.0, " s old (limit ",
+                                max_heartbeat_ms / 1000.0, " s)"));
   }
 
   // 6. RPO now, and how long a forced failover takes to collect its marks.

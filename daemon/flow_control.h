@@ -53,8 +53,9 @@ struct FailbackOptions {
 struct DrillOptions {
   int canary_records = 20;
   std::chrono::milliseconds timeout{30000};
-  std::chrono::milliseconds max_checkpoint_age{60000};
-  std::chrono::milliseconds max_heartbeat_age{30000};
+  // Freshness limits; zero: derived from the flow (3 intervals, at least 60 s and 30 s).
+  std::chrono::milliseconds max_checkpoint_age{0};
+  std::chrono::milliseconds max_heartbeat_age{0};
 };
 
 // The flow B->A that carries records back while A->B fails back. Empty per-flow client

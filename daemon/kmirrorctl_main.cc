@@ -321,6 +321,11 @@ int main(int argc, char** argv) {
   add_flow(drill);
   drill->add_option("--canaries", canaries, "canary records to send (default 20)");
   drill->add_option("--timeout", drill_timeout, "how long canaries may take (default 30s)");
+  std::string max_checkpoint_age, max_heartbeat_age;
+  drill->add_option("--max-checkpoint-age", max_checkpoint_age,
+                    "oldest acceptable checkpoint pass (default: 3 checkpoint intervals, >= 60s)");
+  drill->add_option("--max-heartbeat-age", max_heartbeat_age,
+                    "oldest acceptable heartbeat on the target (default: 3 intervals, >= 30s)");
   int limit = 50;
   CLI::App* audit =
       app.add_subcommand("audit", "the newest control actions on a flow (who, when, what, result)");
@@ -412,6 +417,14 @@ int main(int argc, char** argv) {
       if (t < 0) return usage("--timeout: not a duration: " + drill_timeout);
       path = base + "/drill";
       body = {{"canary_records", canaries}, {"timeout_ms", t}};
+      for (const auto& [flag, value, key] :
+           {std::tuple{"--max-checkpoint-age", &max_checkpoint_age, "max_checkpoint_age_ms"},
+            {"--max-heartbeat-age", &max_heartbeat_age, "max_heartbeat_age_ms"}}) {
+        if (value->empty()) continue;
+        const int64_t ms = ParseDuration(*value);
+        if (ms <= 0) return usage(std::string(flag) + ": not a positive duration: " + *value);
+        body[key] = ms;
+      }
       timeout_ms = t * 3 + 120000;
     } else if (*audit) {
       method = "GET";

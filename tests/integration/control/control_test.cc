@@ -367,6 +367,17 @@ TEST_F(ControlTest, DrillPassesOnAHealthyFlowAndFailsWithItsReasonWhenTheTargetI
   }
   EXPECT_TRUE(found) << keys;
 
+  // The freshness limits are the operator's: a heartbeat older than 1 ms fails the drill.
+  Ctl strict = Run(k, {"drill", "--flow", "A->B", "--max-heartbeat-age", "1ms"});
+  ASSERT_EQ(strict.exit_code, 1) << strict.err << strict.body.dump(2);
+  for (const auto& c : strict.body["checks"]) {
+    if (c["name"] != "heartbeats") continue;
+    EXPECT_FALSE(c["passed"].get<bool>()) << c.dump();
+    EXPECT_NE(c["detail"].get<std::string>().find("(limit 0.001 s)"), std::string::npos)
+        << c.dump();
+  }
+  EXPECT_EQ(Run(k, {"drill", "--flow", "A->B", "--max-checkpoint-age", "soon"}).exit_code, 64);
+
   for (int broker = 1; broker <= 3; ++broker) ASSERT_TRUE(sb_->BrokerDown("B", broker).ok());
   Ctl bad = Run(k, {"drill", "--source", "A", "--target", "B", "--timeout", "8s"});
   ASSERT_EQ(bad.exit_code, 1) << bad.err << k.Log();
