@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -69,6 +70,42 @@ std::string B64(std::string_view v) {
 std::optional<std::string> Copy(std::optional<std::string_view> v) {
   if (!v) return std::nullopt;
   return std::string(*v);
+}
+
+std::string OriginOf(const std::string& source_alias, const DivergentRange& r) {
+  return absl::StrCat(source_alias, "/", r.topic, "/", r.partition, "/");
+}
+
+// Where copying range `r` into `quarantine` starts: after the newest quarantined record when
+// that record came from inside `r`, else at r.from.
+absl::StatusOr<int64_t> ResumeAfterQuarantined(kafka::AdminClient& admin, kafka::Consumer& consumer,
+                                               const std::string& quarantine,
+                                               const std::string& source_alias,
+                                               const DivergentRange& r,
+                                               std::chrono::steady_clock::time_point deadline) {
+  auto wm = admin.QueryWatermarks(quarantine, r.partition);
+  if (!wm.ok()) return wm.status();
+  if (wm->high <= wm->low) return r.from;
+  const std::string prefix = OriginOf(source_alias, r);
+  std::optional<int64_t> last;
+  absl::Status read = ReadRange(consumer, quarantine, r.partition, wm->high - 1, wm->high, deadline,
+                                [&](const kafka::Message& m) -> absl::Status {
+                                  auto origin = m.header(kOriginHeader);
+                                  if (!origin || !*origin) return absl::OkStatus();
+                                  std::string_view o = **origin;
+                                  int64_t offset = 0;
+                                  if (o.substr(0, prefix.size()) == prefix) {
+                                    const std::string_view digits = o.substr(prefix.size());
+                                    auto [end, ec] = std::from_chars(
+                                        digits.data(), digits.data() + digits.size(), offset);
+                                    if (ec == std::errc() && end == digits.data() + digits.size())
+                                      last = offset;
+                                  }
+                                  return absl::OkStatus();
+                                });
+  if (!read.ok()) return read;
+  if (last && *last >= r.from && *last < r.to) return *last + 1;
+  return r.from;
 }
 
 }  // namespace
@@ -146,9 +183,13 @@ absl::StatusOr<json> PreserveDivergent(const kafka::Properties& properties,
         }
         created[quarantine] = true;
       }
-      // A previous, interrupted run copied the first `already` records of this range.
-      auto wm = admin->QueryWatermarks(quarantine, r.partition);
-      if (wm.ok() && wm->high > 0) start = std::min(r.to, r.from + wm->high);
+      // A previous, interrupted run of this failback may have copied the start of this range:
+      // the quarantine partition's newest record names its origin. Records of earlier DR cycles
+      // (older offsets) do not count.
+      auto resumed =
+          ResumeAfterQuarantined(*admin, **consumer, quarantine, where.source_alias, r, deadline);
+      if (!resumed.ok()) return resumed.status();
+      start = *resumed;
       entry["already_preserved"] = start - r.from;
     } else {
       entry["file"] = where.file;
@@ -183,8 +224,8 @@ absl::StatusOr<json> PreserveDivergent(const kafka::Properties& properties,
             pr.timestamp_ms = m.timestamp_ms();
             for (const auto& h : m.headers())
               pr.headers.push_back({std::string(h.name), Copy(h.value)});
-            pr.headers.push_back({kOriginHeader, absl::StrCat(where.source_alias, "/", r.topic, "/",
-                                                              r.partition, "/", m.offset())});
+            pr.headers.push_back(
+                {kOriginHeader, absl::StrCat(OriginOf(where.source_alias, r), m.offset())});
             return producer->Produce(pr);
           });
       if (!read.ok()) return read;
