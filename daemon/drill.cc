@@ -352,7 +352,7 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
   if (canary_ok) {
     // What a forced failover does before it can record the switch, timed.
     const auto rto_start = Clock::now();
-    (void)MarksFrom(st);
+    (void)MarksFrom(Observations(st));
     (void)ReverseStartOffsets();
     const double rto_s = std::chrono::duration<double>(Clock::now() - rto_start).count();
     AddCheck(checks, "estimate", true,

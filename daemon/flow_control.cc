@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "daemon/client_properties.h"
 #include "daemon/divergence.h"
 #include "daemon/topic_sync.h"
@@ -53,6 +54,20 @@ json PartitionsJson(const replication::FlowStatus& st) {
                      {"stop_reason", p.stop_reason}});
   }
   return parts;
+}
+
+// Every partition has replicated all the unit knows of its source, and nothing is in flight. A
+// partition started from the latest offset that saw no record yet has nothing to copy.
+bool AllStarted(const replication::FlowStatus& st) {
+  for (const auto& p : st.partitions) {
+    if (!p.resolved || p.source_end < 0) return false;
+  }
+  return true;
+}
+
+bool Drained(const replication::FlowStatus& st, bool may_hold_none = false) {
+  if (st.partitions.empty()) return may_hold_none && st.in_flight_bytes == 0;
+  return AllStarted(st) && st.LagRecords() == 0 && st.in_flight_bytes == 0;
 }
 
 // The last checkpoint pass of a stopped unit, with group offset sync into its target whatever
@@ -140,6 +155,7 @@ absl::StatusOr<std::unique_ptr<FlowController>> FlowController::Create(
   auto dst = kafka::AdminClient::Create(ToProperties(config::TargetProperties(cfg, f)));
   if (!dst.ok()) return dst.status();
   c->target_admin_ = std::move(*dst);
+  if (auto selector = SelectorFor(f); selector.ok()) c->selector_ = std::move(*selector);
   c->phase_family_ = &prometheus::BuildGauge()
                           .Name("kmirror_flow_phase")
                           .Help(
@@ -202,37 +218,68 @@ std::string FlowController::InstanceKey() const {
 
 void FlowController::PublishInstance() {
   // This instance's share of the flow, beside the others' (kmirrorctl status lists them all).
+  // The positions of its application partitions are what a failover run on another instance
+  // records as their marks: [topic, partition, remote topic, remote partition, position,
+  // source end, lag seconds].
   json mine{{"instance", cfg_.daemon.instance_id}, {"at_ms", NowMs()}};
   for (const auto& [unit, role] :
        {std::pair{Forward(), "replication"}, {Reverse(), "reverse_replication"}}) {
     if (!unit) continue;
     replication::FlowStatus st = unit->Status();
-    const int64_t lag = st.LagRecords();
-    const double lag_s = st.LagSeconds();
-    mine[role] = {{"flow", st.name},
-                  {"partitions", st.partitions.size()},
-                  {"lag_records", lag},
-                  {"lag_seconds", lag_s}};
+    // Drained: every application partition it holds has replicated all it saw of the source
+    // (kmirror's own topics are written every second and never stay at zero lag).
+    replication::FlowStatus app = st;
+    std::erase_if(app.partitions, [&](const replication::PartitionStatus& p) {
+      return !IsApplicationTopic(p.source.topic);
+    });
+    json& r = mine[role];
+    r = {{"flow", st.name},
+         {"partitions", st.partitions.size()},
+         {"lag_records", st.LagRecords()},
+         {"lag_seconds", st.LagSeconds()},
+         {"drained", AllStarted(app) && app.LagRecords() == 0}};
+    if (role != std::string_view("replication")) continue;
+    json positions = json::array();
+    for (const auto& p : app.partitions) {
+      positions.push_back({p.source.topic, p.source.partition, p.target.topic, p.target.partition,
+                           p.position, p.source_end, p.lag_seconds});
+    }
+    r["positions"] = std::move(positions);
   }
   absl::Status wrote = store_.Append(InstanceKey(), mine);
-  auto all = store_.List("instance/" + flow_.name() + "/", 1000);
-  json instances = json::array();
-  if (all.ok()) {
-    const int64_t now = NowMs();
-    // An instance that stopped says so; one that stopped reporting was killed or lost the
-    // target. Reports come every state poll, so three missed ones mean it is gone.
-    const int64_t stale_ms = std::max<int64_t>(15000, 3 * options_.state_poll.count());
+  auto all = InstanceReports();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (wrote.ok() && all.ok()) {
+    instances_ = json::array();
     for (auto& i : *all) {
-      const int64_t age_ms = now - i.value("at_ms", int64_t{0});
-      if (i.value("stopped", false) && age_ms > kStoppedInstanceShownMs) continue;
-      i["age_seconds"] = age_ms / 1000.0;
-      i["state"] = i.value("stopped", false) ? "stopped" : age_ms > stale_ms ? "stale" : "active";
-      i.erase("stopped");
-      instances.push_back(std::move(i));
+      if (i.contains("replication")) i["replication"].erase("positions");
+      instances_.push_back(std::move(i));
     }
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (wrote.ok() && all.ok()) instances_ = std::move(instances);
+}
+
+absl::StatusOr<std::vector<json>> FlowController::InstanceReports() {
+  auto all = store_.List("instance/" + flow_.name() + "/", 1000);
+  if (!all.ok()) return all.status();
+  std::vector<json> out;
+  const int64_t now = NowMs();
+  // An instance that stopped says so; one that stopped reporting was killed or lost the
+  // target. Reports come every state poll, so three missed ones mean it is gone.
+  const int64_t stale_ms = std::max<int64_t>(15000, 3 * options_.state_poll.count());
+  for (auto& i : *all) {
+    const int64_t age_ms = now - i.value("at_ms", int64_t{0});
+    if (i.value("stopped", false) && age_ms > kStoppedInstanceShownMs) continue;
+    i["age_seconds"] = age_ms / 1000.0;
+    i["state"] = i.value("stopped", false) ? "stopped" : age_ms > stale_ms ? "stale" : "active";
+    i.erase("stopped");
+    out.push_back(std::move(i));
+  }
+  return out;
+}
+
+bool FlowController::IsApplicationTopic(const std::string& topic) const {
+  return topic != policy::kDrillTopic &&
+         !(selector_ && selector_->policy().IsHeartbeatsTopic(topic));
 }
 
 void FlowController::PublishStopped() {
@@ -590,21 +637,16 @@ OpResult FlowController::PauseGroup(const std::string& group, bool paused, const
 }
 
 absl::Status FlowController::WaitForZeroLag(FlowUnit& unit, std::chrono::milliseconds timeout,
-                                            json& report) {
+                                            json& report, bool may_hold_none) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     replication::FlowStatus st = unit.Status();
-    const int64_t lag = st.LagRecords();
-    bool known = !st.partitions.empty();
-    for (const auto& p : st.partitions) {
-      // A partition started from the latest offset that saw no record yet has nothing to copy.
-      if (!p.resolved || p.source_end < 0) known = false;
-    }
-    if (known && lag == 0 && st.in_flight_bytes == 0) {
+    if (Drained(st, may_hold_none)) {
       report["partitions"] = PartitionsJson(st);
       return absl::OkStatus();
     }
     if (std::chrono::steady_clock::now() >= deadline) {
+      const int64_t lag = st.LagRecords();
       report["partitions"] = PartitionsJson(st);
       report["lag_records"] = lag;
       if (st.partitions.empty()) {
@@ -615,7 +657,7 @@ absl::Status FlowController::WaitForZeroLag(FlowUnit& unit, std::chrono::millise
       }
       return absl::DeadlineExceededError(absl::StrCat(
           "flow ", st.name, ": lag did not reach zero within ", timeout.count() / 1000.0, " s (",
-          lag, " records behind", known ? "" : ", some partitions not started yet",
+          lag, " records behind", AllStarted(st) ? "" : ", some partitions not started yet",
           "); stop the producers on the source, or use a longer --timeout. Nothing was changed: "
           "the flow keeps replicating"));
     }
@@ -623,13 +665,78 @@ absl::Status FlowController::WaitForZeroLag(FlowUnit& unit, std::chrono::millise
   }
 }
 
-std::vector<PartitionMark> FlowController::MarksFrom(const replication::FlowStatus& st) {
+std::vector<std::string> FlowController::WaitForPeers(
+    int64_t since_ms, std::chrono::steady_clock::time_point deadline,
+    const std::function<bool(const json&)>& done) {
+  while (true) {
+    std::vector<std::string> pending;
+    auto reports = InstanceReports();
+    if (reports.ok()) {
+      for (const json& i : *reports) {
+        const std::string instance = i.value("instance", "");
+        if (instance == cfg_.daemon.instance_id || i.value("state", "") != "active") continue;
+        if (i.value("at_ms", int64_t{0}) < since_ms || !done(i)) pending.push_back(instance);
+      }
+    } else {
+      pending.push_back("(state topic unreadable: " + std::string(reports.status().message()) +
+                        ")");
+    }
+    if (pending.empty() || std::chrono::steady_clock::now() >= deadline) return pending;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+std::vector<FlowController::Observed> FlowController::Observations(
+    const replication::FlowStatus& own) {
+  std::map<SourcePartition, Observed> seen;
+  const int64_t now = NowMs();
+  for (const auto& p : own.partitions) {
+    if (IsApplicationTopic(p.source.topic)) seen[p.source] = {p, now, cfg_.daemon.instance_id};
+  }
+  // Other instances' partitions, as they last reported them. A stopped instance reports none; a
+  // stale one (killed, or cut off from the target) left its last observation.
+  auto reports = InstanceReports();
+  if (!reports.ok()) {
+    Log()->warn(
+        "msg=\"cannot read the other instances' reports; the failover marks cover this "
+        "instance's partitions only\" flow={} error=\"{}\"",
+        flow_.name(), reports.status().message());
+  }
+  for (const json& i : reports.ok() ? *reports : std::vector<json>{}) {
+    const std::string instance = i.value("instance", "");
+    if (instance == cfg_.daemon.instance_id || !i.contains("replication")) continue;
+    const int64_t at_ms = i.value("at_ms", int64_t{0});
+    for (const json& e : i["replication"].value("positions", json::array())) {
+      replication::PartitionStatus p;
+      try {
+        p.source = {e.at(0).get<std::string>(), e.at(1).get<int32_t>()};
+        p.target = {e.at(2).get<std::string>(), e.at(3).get<int32_t>()};
+        p.position = e.at(4).get<int64_t>();
+        p.source_end = e.at(5).get<int64_t>();
+        p.lag_seconds = e.at(6).get<double>();
+      } catch (const json::exception& ex) {
+        Log()->warn(
+            "msg=\"ignoring a malformed position in an instance report\" flow={} "
+            "instance={} error=\"{}\"",
+            flow_.name(), instance, ex.what());
+        continue;
+      }
+      auto it = seen.find(p.source);
+      if (it == seen.end() || it->second.at_ms < at_ms) seen[p.source] = {p, at_ms, instance};
+    }
+  }
+  std::vector<Observed> out;
+  for (auto& [tp, o] : seen) out.push_back(std::move(o));
+  return out;
+}
+
+std::vector<PartitionMark> FlowController::MarksFrom(const std::vector<Observed>& seen) {
   // What the target really holds: the provenance of the last record of each remote partition.
   // Without provenance headers, the flow's acknowledged positions.
   std::map<TargetPartition, replication::TailState> tails;
-  if (flow_.provenance) {
+  if (flow_.provenance && !seen.empty()) {
     std::vector<TargetPartition> targets;
-    for (const auto& p : st.partitions) targets.push_back(p.target);  // a few extra: harmless
+    for (const auto& o : seen) targets.push_back(o.partition.target);
     kafka::Properties props = ToProperties(config::TargetProperties(cfg_, flow_));
     props.Set("group.id", "kmirror.marks." + flow_.name());
     auto tail = replication::KafkaTargetTail::Create(props);
@@ -646,14 +753,8 @@ std::vector<PartitionMark> FlowController::MarksFrom(const replication::FlowStat
     }
   }
   std::vector<PartitionMark> marks;
-  const int64_t now = NowMs();
-  auto selector = SelectorFor(flow_);
-  for (const auto& p : st.partitions) {
-    // kmirror's own records (heartbeats, drill canaries) are not application data: no mark.
-    if (p.source.topic == policy::kDrillTopic ||
-        (selector.ok() && (*selector)->policy().IsHeartbeatsTopic(p.source.topic))) {
-      continue;
-    }
+  for (const auto& o : seen) {
+    const replication::PartitionStatus& p = o.partition;
     PartitionMark m;
     m.topic = p.source.topic;
     m.partition = p.source.partition;
@@ -661,7 +762,7 @@ std::vector<PartitionMark> FlowController::MarksFrom(const replication::FlowStat
     m.source_next = p.position;
     m.source_end = p.source_end;
     m.lag_seconds = p.lag_seconds;
-    m.observed_ms = now;
+    m.observed_ms = o.at_ms;
     auto it = tails.find(p.target);
     if (it != tails.end()) {
       m.target_end = it->second.target.high;
@@ -746,31 +847,46 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
                                        "this instance (see its state error)"));
   }
   json report{{"failover_kind", kind}};
-  // Marks come from the partitions this instance holds: with none of the application's, a
-  // failover would record nothing and report nothing missing.
-  {
-    auto selector = SelectorFor(flow_);
-    size_t application = 0;
-    for (const auto& p : unit->Status().partitions) {
-      const bool own = p.source.topic == policy::kDrillTopic ||
-                       (selector.ok() && (*selector)->policy().IsHeartbeatsTopic(p.source.topic));
-      if (!own) ++application;
-    }
-    if (application == 0) {
-      return Fail(absl::FailedPreconditionError(
-          "flow " + flow_.name() +
-          ": this instance holds none of the flow's application "
-          "partitions (not assigned yet, or held by another instance), so it cannot record the "
-          "failover marks; run the verb where `kmirrorctl status` shows the partitions"));
-    }
+  // The marks cover every application partition of the flow: this instance's and those the
+  // other instances of the flow last reported.
+  const std::vector<Observed> before = Observations(unit->Status());
+  if (before.empty()) {
+    return Fail(absl::FailedPreconditionError(
+        "flow " + flow_.name() +
+        ": no instance of the flow reports any of its application partitions (not assigned "
+        "yet, or the instances cannot reach the source), so the failover marks cannot be "
+        "recorded; nothing was changed. Retry once `kmirrorctl status` shows the partitions"));
   }
+  const bool peers = std::any_of(before.begin(), before.end(), [&](const Observed& o) {
+    return o.instance != cfg_.daemon.instance_id;
+  });
   const auto started = std::chrono::steady_clock::now();
   replication::FlowStatus final_status;
   if (planned) {
     unit->SetPaused(false);  // a paused flow drains too
-    if (absl::Status lag = WaitForZeroLag(*unit, timeout, report); !lag.ok()) {
+    if (absl::Status lag = WaitForZeroLag(*unit, timeout, report, peers); !lag.ok()) {
       if (s.phase == Phase::kPaused) unit->SetPaused(true);
       return Fail(lag, report);
+    }
+    if (peers) {
+      // The other instances report their drain with every state poll.
+      const auto deadline =
+          std::max(started + timeout, std::chrono::steady_clock::now() + 2 * options_.state_poll);
+      auto pending = WaitForPeers(NowMs(), deadline, [](const json& i) {
+        return !i.contains("replication") || i["replication"].value("drained", false);
+      });
+      if (!pending.empty()) {
+        if (s.phase == Phase::kPaused) unit->SetPaused(true);
+        report["instances_not_drained"] = pending;
+        return Fail(absl::DeadlineExceededError(absl::StrCat(
+                        "flow ", flow_.name(),
+                        ": other instances of the flow did not report zero "
+                        "lag in time (",
+                        absl::StrJoin(pending, ", "),
+                        "); stop the producers on the source, or use a longer --timeout. Nothing "
+                        "was changed: the flow keeps replicating")),
+                    report);
+      }
     }
     // Stop fetching and let what is in flight land: the status then holds the exact positions.
     unit->SetPaused(true);
@@ -817,17 +933,26 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
           "target, so the missing counts are an upper bound";
     }
   }
-  std::vector<PartitionMark> marks = MarksFrom(final_status);
-  if (planned) {
-    // The source is reachable: compare with its end offsets now, not at the last fetch.
-    for (auto& m : marks) {
+  const std::vector<Observed> seen = Observations(final_status);
+  // The source is reachable in a planned failover: compare with its end offsets now, not at the
+  // last fetch.
+  auto marks_now = [&] {
+    std::vector<PartitionMark> marks = MarksFrom(seen);
+    for (auto& m : planned ? marks : std::vector<PartitionMark>{}) {
       auto wm = source_admin_->QueryWatermarks(m.topic, m.partition, std::chrono::seconds(5));
       if (wm.ok()) {
         m.source_end = wm->high;
         m.observed_ms = NowMs();
       }
     }
+    return marks;
+  };
+  std::vector<PartitionMark> marks = marks_now();
+  json observed_by = json::object();
+  for (const auto& o : seen) {
+    observed_by[o.instance] = observed_by.value(o.instance, 0) + 1;
   }
+  report["partitions_by_instance"] = observed_by;
   s.phase = Phase::kFailedOver;
   s.changed_by = who;
   s.reason = kind + " failover";
@@ -841,6 +966,28 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
     Reapply(Current());  // back to what the stored state says (the unit was stopped above)
     return Fail(absl::Status(st.code(), absl::StrCat("failover not recorded: ", st.message())),
                 report);
+  }
+  if (planned && peers) {
+    // The other instances stop with their next state poll; what they copy until then is on the
+    // target, so their partitions' marks are read again once they stopped.
+    const int64_t committed_ms = NowMs();
+    auto pending = WaitForPeers(
+        committed_ms,
+        std::chrono::steady_clock::now() +
+            std::max<std::chrono::milliseconds>(std::chrono::seconds(15), 3 * options_.state_poll),
+        [](const json& i) { return !i.contains("replication"); });
+    marks = marks_now();
+    FlowState again = Current();
+    again.marks = marks;
+    if (absl::Status st = Commit(again); !st.ok() || !pending.empty()) {
+      report["warning"] = absl::StrCat(
+          "the marks could not be confirmed after every instance stopped (",
+          st.ok() ? "still replicating: " + absl::StrJoin(pending, ", ")
+                  : std::string(st.message()),
+          "); records copied after the first reading of the target are reported by failback "
+          "as divergent although the target holds them");
+      if (!st.ok()) marks = Current().marks;
+    }
   }
   int64_t missing = 0;
   report["phase"] = "failed_over";
@@ -961,8 +1108,38 @@ OpResult FlowController::SwitchBack(std::chrono::milliseconds timeout, const std
     return Fail(absl::UnavailableError("the reverse flow is not running on this instance"));
   }
   json report;
-  if (absl::Status lag = WaitForZeroLag(*reverse, timeout, report); !lag.ok()) {
+  // Other live instances run their share of the reverse flow: their partitions drain too.
+  bool peers = false;
+  if (auto reports = InstanceReports(); reports.ok()) {
+    for (const json& i : *reports) {
+      if (i.value("instance", "") != cfg_.daemon.instance_id && i.value("state", "") == "active" &&
+          i.contains("reverse_replication") &&
+          i["reverse_replication"].value("partitions", 0) > 0) {
+        peers = true;
+      }
+    }
+  }
+  const auto started = std::chrono::steady_clock::now();
+  if (absl::Status lag = WaitForZeroLag(*reverse, timeout, report, peers); !lag.ok()) {
     return Fail(lag, report);
+  }
+  if (peers) {
+    auto pending = WaitForPeers(
+        NowMs(),
+        std::max(started + timeout, std::chrono::steady_clock::now() + 2 * options_.state_poll),
+        [](const json& i) {
+          return !i.contains("reverse_replication") ||
+                 i["reverse_replication"].value("drained", false);
+        });
+    if (!pending.empty()) {
+      report["instances_not_drained"] = pending;
+      return Fail(absl::DeadlineExceededError(absl::StrCat(
+                      "flow ", ReverseFlow(flow_).name(),
+                      ": other instances did not report zero lag in time (",
+                      absl::StrJoin(pending, ", "), "); stop the applications writing to ",
+                      flow_.target, ", or use a longer --timeout. Nothing was changed")),
+                  report);
+    }
   }
   if (absl::Status drained = reverse->Stop(options_.drain_timeout); !drained.ok()) {
     Reapply(s);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -34,6 +35,10 @@ template <typename T>
 class Family;
 class Gauge;
 }  // namespace prometheus
+
+namespace kmirror::policy {
+class TopicSelector;
+}  // namespace kmirror::policy
 
 namespace kmirror::daemon {
 
@@ -118,11 +123,32 @@ class FlowController {
   control::FlowState Current() const;
   std::shared_ptr<FlowUnit> Forward() const;
   std::shared_ptr<FlowUnit> Reverse() const;
-  // Waits until every partition of `unit` has replicated all it knows of the source.
+  // Waits until every partition of `unit` has replicated all it knows of the source. With
+  // `may_hold_none`, a unit without partitions counts as drained (other instances hold them).
   absl::Status WaitForZeroLag(FlowUnit& unit, std::chrono::milliseconds timeout,
-                              nlohmann::json& report);
-  // Marks per partition from the unit's last status and the target's end offsets.
-  std::vector<control::PartitionMark> MarksFrom(const replication::FlowStatus& st);
+                              nlohmann::json& report, bool may_hold_none = false);
+  // Waits until every other live instance of the flow has reported, after `since_ms`, that
+  // `done(report)` holds. Returns the instances that did not before `deadline`.
+  std::vector<std::string> WaitForPeers(int64_t since_ms,
+                                        std::chrono::steady_clock::time_point deadline,
+                                        const std::function<bool(const nlohmann::json&)>& done);
+  // Every instance's last report of this flow (from the state topic), each with its state:
+  // active, stale (missed three reports) or stopped.
+  absl::StatusOr<std::vector<nlohmann::json>> InstanceReports();
+  // kmirror's own topics (heartbeats, drill canaries) carry no application data.
+  bool IsApplicationTopic(const std::string& topic) const;
+  // One application partition as an instance of the flow last saw it.
+  struct Observed {
+    replication::PartitionStatus partition;
+    int64_t at_ms = 0;
+    std::string instance;
+  };
+  // The flow's application partitions: this instance's from `own`, the other instances' from
+  // their last reports; the freshest observation of each partition wins.
+  std::vector<Observed> Observations(const replication::FlowStatus& own);
+  // Marks per partition: the source offset after the last record the target holds (from its
+  // provenance; the observed position without provenance) and the observed source end.
+  std::vector<control::PartitionMark> MarksFrom(const std::vector<Observed>& seen);
   // End offsets of every partition on the target that the reverse flow would copy.
   std::map<std::string, int64_t> ReverseStartOffsets();
   // Stops a unit on a thread of its own (a source that is down can make a close slow).
@@ -144,6 +170,7 @@ class FlowController {
   control::StateStore& store_;
   const Options options_;
   std::unique_ptr<kafka::AdminClient> source_admin_, target_admin_;
+  std::shared_ptr<policy::TopicSelector> selector_;  // the flow's, for its own topics' names
   prometheus::Family<prometheus::Gauge>* phase_family_ = nullptr;
 
   std::mutex op_mu_;                         // one verb at a time

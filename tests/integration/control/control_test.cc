@@ -11,9 +11,11 @@
 
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -508,6 +510,121 @@ namespace {
 
 // Another instance of the same flow honours a verb given to the first: it reads the flow's state
 // from the target and applies it within its poll interval.
+// Two instances of the flow ("test" and "two") sharing `orders` (kParts partitions, 20 records
+// each, all replicated), each holding some of its partitions.
+constexpr int kParts = 4;
+class TwoInstanceTest : public ControlTest {
+ protected:
+  void SetUp() override {
+    ControlTest::SetUp();
+    ASSERT_TRUE(sb_->CreateTopic("A", "orders", kParts, 3).ok());
+    for (int p = 0; p < kParts; ++p) Produce("A", "orders", p, 20, "p" + std::to_string(p) + "-");
+    std::string second = FlowConfig(*sb_, kFast);
+    second.replace(second.find("instance_id = \"test\""), 20, "instance_id = \"two\" ");
+    k1_ = std::make_unique<Kmirrord>(dir_.path(), FlowConfig(*sb_, kFast), "one");
+    k2_ = std::make_unique<Kmirrord>(dir_.path(), second, "two");
+    k1_->Start();
+    k2_->Start();
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          for (int p = 0; p < kParts; ++p) {
+            if (End("B", "A.orders", p) < 20) return false;
+          }
+          const int held = HeldOrders(*k1_).size();
+          return held > 0 && held < kParts && HeldOrders(*k2_).size() + held == kParts;
+        },
+        std::chrono::seconds(90)))
+        << FlowStatus(*k1_).dump(2) << FlowStatus(*k2_).dump(2);
+  }
+  // The orders partitions `k` holds, with the source end offset it last saw.
+  std::map<int, int64_t> HeldOrders(Kmirrord& k) {
+    std::map<int, int64_t> held;
+    json f = FlowStatus(k);
+    if (!f.is_object() || !f.contains("replication")) return held;
+    for (const auto& p : f["replication"]["partitions"]) {
+      if (p["topic"] == "orders") held[p["partition"].get<int>()] = p["source_end"];
+    }
+    return held;
+  }
+  // The marks of `orders` in a failover report, by partition.
+  static std::map<int, json> OrdersMarks(const json& report) {
+    std::map<int, json> marks;
+    for (const auto& m : report["marks"]) {
+      if (m["topic"] == "orders") marks[m["partition"].get<int>()] = m;
+    }
+    return marks;
+  }
+  std::unique_ptr<Kmirrord> k1_, k2_;
+};
+
+// A planned failover run on one instance records the marks of every partition (the other's from
+// its reports and B's tails), so failback preserves what either instance's partitions never
+// copied.
+TEST_F(TwoInstanceTest, PlannedFailoverAndFailbackCoverEveryInstancesPartitions) {
+  Ctl out = Run(*k1_, {"failover", "--flow", "A->B", "--planned", "--timeout", "60s"});
+  ASSERT_EQ(out.exit_code, 0) << out.err << out.body.dump(2) << k1_->Log();
+  auto marks = OrdersMarks(out.body);
+  EXPECT_EQ(marks.size(), static_cast<size_t>(kParts)) << out.body.dump(2);
+  for (const auto& [p, m] : marks) {
+    EXPECT_EQ(m["missing_records"], 0) << m.dump();
+    EXPECT_EQ(m["last_replicated_source_offset"], 19) << m.dump();
+  }
+  EXPECT_TRUE(out.body["partitions_by_instance"].contains("two")) << out.body.dump(2);
+  EXPECT_FALSE(out.body.contains("warning")) << out.body.dump(2);
+  EXPECT_EQ(out.body["rpo_records"], 0);
+  ASSERT_TRUE(WaitFor([&] { return Phase(*k2_) == "failed_over"; }, std::chrono::seconds(20)));
+
+  // Records written on A after the failover, on every partition, are preserved by the failback,
+  // whichever instance held the partition.
+  for (int p = 0; p < kParts; ++p) Produce("A", "orders", p, 5, "after-");
+  Ctl fb = Run(*k2_, {"failback", "--source", "A", "--target", "B"});
+  ASSERT_EQ(fb.exit_code, 0) << fb.err << fb.body.dump(2) << k2_->Log();
+  EXPECT_EQ(fb.body["divergence"]["records"], 5 * kParts) << fb.body.dump(2);
+  auto q = ReadAll(sb_->Bootstrap("A"), "kmirror-quarantine.A-B.orders.internal", kParts);
+  for (int p = 0; p < kParts; ++p) {
+    ASSERT_EQ(q[p].size(), 5u) << "partition " << p;
+    EXPECT_EQ(*q[p][0].value, "after-0");
+  }
+}
+
+// With A down, a forced failover takes the other instance's partitions from its last report:
+// every partition's missing count is what B really lacks.
+TEST_F(TwoInstanceTest, ForcedFailoverReportsWhatEveryInstancesPartitionsMiss) {
+  RefuseProduceOfAOrders(kParts);
+  for (int p = 0; p < kParts; ++p) Produce("A", "orders", p, 10, "lost-");
+  // Both instances saw the new end offsets, and reported them (every 5 s).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto held = HeldOrders(*k1_);
+        held.merge(HeldOrders(*k2_));
+        if (held.size() != static_cast<size_t>(kParts)) return false;
+        for (const auto& [p, end] : held) {
+          if (end != 30) return false;
+        }
+        return true;
+      },
+      std::chrono::seconds(60)))
+      << FlowStatus(*k1_).dump(2) << FlowStatus(*k2_).dump(2);
+  std::this_thread::sleep_for(std::chrono::seconds(6));
+  for (int broker = 1; broker <= 3; ++broker) ASSERT_TRUE(sb_->BrokerDown("A", broker).ok());
+
+  Ctl out = Run(*k1_, {"failover", "--source", "A", "--target", "B", "--force"});
+  ASSERT_EQ(out.exit_code, 0) << out.err << out.body.dump(2) << k1_->Log();
+  EXPECT_TRUE(out.body["partitions_by_instance"].contains("two")) << out.body.dump(2);
+  auto marks = OrdersMarks(out.body);
+  ASSERT_EQ(marks.size(), static_cast<size_t>(kParts)) << out.body.dump(2);
+  int64_t total = 0;
+  for (const auto& [p, m] : marks) {
+    const int64_t on_b = static_cast<int64_t>(ProvenanceOffsets("A.orders", p, kParts).size());
+    EXPECT_EQ(m["source_end"], 30) << m.dump();
+    EXPECT_EQ(m["missing_records"], 30 - on_b) << m.dump();
+    total += 30 - on_b;
+  }
+  EXPECT_GT(total, 0);
+  EXPECT_EQ(out.body["rpo_records"], total);
+  ASSERT_TRUE(WaitFor([&] { return Phase(*k2_) == "failed_over"; }, std::chrono::seconds(20)));
+}
+
 TEST_F(ControlTest, AnotherInstanceOfTheFlowFollowsThePersistedState) {
   ASSERT_TRUE(sb_->CreateTopic("A", "orders", 4, 3).ok());
   std::string second = FlowConfig(*sb_, kFast);
