@@ -20,6 +20,7 @@
 #include "lib/offsets/kafka_io.h"
 #include "lib/offsets/translator.h"
 #include "lib/policy/topic_selector.h"
+#include "lib/replication/kafka_io.h"
 #include "lib/replication/provenance.h"
 
 namespace kmirror::daemon {
@@ -110,7 +111,7 @@ void AddCheck(json& checks, const std::string& name, bool passed, const std::str
 
 OpResult FlowController::Drill(const DrillOptions& options, const std::string& who) {
   OpResult refused;
-  auto op = BeginOp("drill", refused);
+  auto op = BeginOp("drill", refused, /*fresh=*/false);
   if (!op) return refused;
   OpName clear{mu_, op_name_};
   control::FlowState s = Current();
@@ -178,14 +179,34 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
   } else {
     const int64_t last = canary_offsets.back();
     int64_t position = -1;
+    // Where the canary partition stands: this instance's position when it holds the partition,
+    // otherwise (another instance of the flow holds it) the provenance of the target's newest
+    // record of it.
+    std::unique_ptr<replication::KafkaTargetTail> tail;
+    const TargetPartition canary_target{canary_remote, 0};
     while (Clock::now() < deadline) {
+      bool held = false;
       for (const auto& p : unit->Status().partitions) {
         if (p.source.topic == policy::kDrillTopic && p.source.partition == 0) {
           position = p.position;
+          held = true;
+        }
+      }
+      if (!held) {
+        if (!tail) {
+          kafka::Properties props = target_props;
+          props.Set("group.id", "kmirror.drill." + flow_.name());
+          if (auto t = replication::KafkaTargetTail::Create(props); t.ok()) tail = std::move(*t);
+        }
+        auto read = tail ? tail->Read({canary_target}, flow_.source)
+                         : absl::StatusOr<std::map<TargetPartition, replication::TailState>>(
+                               absl::UnavailableError("no reader"));
+        if (read.ok() && read->count(canary_target) && (*read)[canary_target].last) {
+          position = (*read)[canary_target].last->value + 1;
         }
       }
       if (position > last) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::this_thread::sleep_for(std::chrono::milliseconds(held ? 20 : 100));
     }
     if (position > last) {
       canary_ok = true;
@@ -280,15 +301,20 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
   } else {
     int64_t compared = 0;
     absl::Status cmp;
-    // The canary records, then the newest records of up to 3 application partitions.
+    // The canary records, then the newest records of up to 3 application partitions picked at
+    // random among the flow's (whichever instance holds them).
     std::vector<replication::PartitionStatus> sample;
-    for (const auto& p : unit->Status().partitions) sample.push_back(p);
+    for (const auto& o : Observations(unit->Status())) sample.push_back(o.partition);
     std::shuffle(sample.begin(), sample.end(), std::mt19937(static_cast<uint32_t>(started_ms)));
+    if (sample.size() > 3) sample.resize(3);
+    replication::PartitionStatus canary_partition;
+    canary_partition.source = {std::string(policy::kDrillTopic), 0};
+    canary_partition.target = {canary_remote, 0};
+    sample.insert(sample.begin(), canary_partition);
     int partitions = 0;
     for (const auto& p : sample) {
-      if (!cmp.ok() || partitions >= 4) break;
+      if (!cmp.ok()) break;
       const bool canary = p.source.topic == policy::kDrillTopic;
-      if (!canary && p.source.topic.find("heartbeats") != std::string::npos) continue;
       auto wm = target_admin_->QueryWatermarks(p.target.topic, p.target.partition,
                                                std::chrono::seconds(5));
       if (!wm.ok()) {
@@ -346,13 +372,21 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
   }
 
   // 6. RPO now, and how long a forced failover takes to collect its marks.
-  replication::FlowStatus st = unit->Status();
-  const int64_t lag = st.LagRecords();
-  const double lag_s = st.LagSeconds();
+  // Over the flow's application partitions, as this instance sees its own now and the others
+  // reported theirs (to the state topic on the target: only asked when the target answers).
+  const std::vector<Observed> seen = Observations(unit->Status(), /*own_only=*/!canary_ok);
+  int64_t lag = 0;
+  double lag_s = 0;
+  for (const auto& o : seen) {
+    if (o.partition.position >= 0 && o.partition.source_end > o.partition.position) {
+      lag += o.partition.source_end - o.partition.position;
+    }
+    lag_s = std::max(lag_s, o.partition.lag_seconds);
+  }
   if (canary_ok) {
     // What a forced failover does before it can record the switch, timed.
     const auto rto_start = Clock::now();
-    (void)MarksFrom(Observations(st));
+    (void)MarksFrom(seen);
     (void)ReverseStartOffsets();
     const double rto_s = std::chrono::duration<double>(Clock::now() - rto_start).count();
     AddCheck(checks, "estimate", true,

@@ -277,6 +277,23 @@ absl::StatusOr<std::vector<json>> FlowController::InstanceReports() {
   return out;
 }
 
+bool FlowController::PeersRun(const std::string& role) {
+  auto reports = InstanceReports();
+  if (!reports.ok()) return false;
+  return std::any_of(reports->begin(), reports->end(), [&](const json& i) {
+    return i.value("instance", "") != cfg_.daemon.instance_id && i.value("state", "") == "active" &&
+           i.contains(role);
+  });
+}
+
+absl::Status FlowController::NoPartitionsError() const {
+  return absl::FailedPreconditionError(
+      "flow " + flow_.name() +
+      ": no instance of the flow reports any of its application partitions (not assigned yet, "
+      "or the instances cannot reach the source), so the failover marks cannot be recorded; "
+      "nothing was changed. Retry once `kmirrorctl status` shows the partitions");
+}
+
 bool FlowController::IsApplicationTopic(const std::string& topic) const {
   return topic != policy::kDrillTopic &&
          !(selector_ && selector_->policy().IsHeartbeatsTopic(topic));
@@ -533,22 +550,35 @@ json FlowController::Topology() const {
 }
 
 std::optional<std::unique_lock<std::mutex>> FlowController::BeginOp(const std::string& what,
-                                                                    OpResult& refused) {
+                                                                    OpResult& refused, bool fresh) {
   std::unique_lock<std::mutex> op(op_mu_, std::try_to_lock);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (!op.owns_lock()) {
-    refused = Fail(
-        absl::AbortedError(absl::StrCat("flow ", flow_.name(), ": ", op_name_, " is in progress; ",
-                                        what, " refused. Retry once it has finished.")));
-    return std::nullopt;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!op.owns_lock()) {
+      refused = Fail(absl::AbortedError(absl::StrCat("flow ", flow_.name(), ": ", op_name_,
+                                                     " is in progress; ", what,
+                                                     " refused. Retry once it has finished.")));
+      return std::nullopt;
+    }
+    if (!state_) {
+      refused = Fail(absl::UnavailableError(absl::StrCat(
+          "flow ", flow_.name(), ": its control state has not been read from ", flow_.target,
+          " yet (", last_error_.empty() ? "loading" : last_error_, "); ", what, " refused")));
+      return std::nullopt;
+    }
+    op_name_ = what;
   }
-  if (!state_) {
+  // A verb that changes the state acts on the newest one: another instance may have changed it
+  // since the last poll. Unreadable, the verb could not record its change either.
+  if (!fresh) return op;
+  if (absl::Status st = Sync(); !st.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    op_name_.clear();
     refused = Fail(absl::UnavailableError(absl::StrCat(
-        "flow ", flow_.name(), ": its control state has not been read from ", flow_.target,
-        " yet (", last_error_.empty() ? "loading" : last_error_, "); ", what, " refused")));
+        "flow ", flow_.name(), ": cannot read its state from ", control::kStateTopic, " on ",
+        flow_.target, " (", st.message(), "); ", what, " refused, nothing was changed")));
     return std::nullopt;
   }
-  op_name_ = what;
   return op;
 }
 
@@ -687,12 +717,18 @@ std::vector<std::string> FlowController::WaitForPeers(
 }
 
 std::vector<FlowController::Observed> FlowController::Observations(
-    const replication::FlowStatus& own) {
+    const replication::FlowStatus& own, bool own_only) {
   std::map<SourcePartition, Observed> seen;
   const int64_t now = NowMs();
   for (const auto& p : own.partitions) {
     if (IsApplicationTopic(p.source.topic)) seen[p.source] = {p, now, cfg_.daemon.instance_id};
   }
+  auto sorted = [&seen] {
+    std::vector<Observed> out;
+    for (auto& [tp, o] : seen) out.push_back(std::move(o));
+    return out;
+  };
+  if (own_only) return sorted();
   // Other instances' partitions, as they last reported them. A stopped instance reports none; a
   // stale one (killed, or cut off from the target) left its last observation.
   auto reports = InstanceReports();
@@ -725,9 +761,7 @@ std::vector<FlowController::Observed> FlowController::Observations(
       if (it == seen.end() || it->second.at_ms < at_ms) seen[p.source] = {p, at_ms, instance};
     }
   }
-  std::vector<Observed> out;
-  for (auto& [tp, o] : seen) out.push_back(std::move(o));
-  return out;
+  return sorted();
 }
 
 std::vector<PartitionMark> FlowController::MarksFrom(const std::vector<Observed>& seen) {
@@ -848,22 +882,23 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
   }
   json report{{"failover_kind", kind}};
   // The marks cover every application partition of the flow: this instance's and those the
-  // other instances of the flow last reported.
-  const std::vector<Observed> before = Observations(unit->Status());
-  if (before.empty()) {
+  // other instances of the flow report. A planned failover waits for their fresh reports below;
+  // otherwise the partitions must be known now.
+  const bool peers = PeersRun("replication");
+  if ((!planned || !peers) && Observations(unit->Status()).empty()) {
+    return Fail(NoPartitionsError());
+  }
+  if (planned && peers && s.phase == Phase::kPaused) {
     return Fail(absl::FailedPreconditionError(
         "flow " + flow_.name() +
-        ": no instance of the flow reports any of its application partitions (not assigned "
-        "yet, or the instances cannot reach the source), so the failover marks cannot be "
-        "recorded; nothing was changed. Retry once `kmirrorctl status` shows the partitions"));
+        " is paused and other instances hold some of its partitions: they copy what is left "
+        "only while the flow runs. Resume it (kmirrorctl resume), then fail over; nothing was "
+        "changed"));
   }
-  const bool peers = std::any_of(before.begin(), before.end(), [&](const Observed& o) {
-    return o.instance != cfg_.daemon.instance_id;
-  });
   const auto started = std::chrono::steady_clock::now();
   replication::FlowStatus final_status;
   if (planned) {
-    unit->SetPaused(false);  // a paused flow drains too
+    unit->SetPaused(false);  // a paused flow drains too (held by this instance alone)
     if (absl::Status lag = WaitForZeroLag(*unit, timeout, report, peers); !lag.ok()) {
       if (s.phase == Phase::kPaused) unit->SetPaused(true);
       return Fail(lag, report);
@@ -934,6 +969,10 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
     }
   }
   const std::vector<Observed> seen = Observations(final_status);
+  if (seen.empty()) {
+    Reapply(s);  // back to replicating
+    return Fail(NoPartitionsError(), report);
+  }
   // The source is reachable in a planned failover: compare with its end offsets now, not at the
   // last fetch.
   auto marks_now = [&] {
@@ -1109,16 +1148,7 @@ OpResult FlowController::SwitchBack(std::chrono::milliseconds timeout, const std
   }
   json report;
   // Other live instances run their share of the reverse flow: their partitions drain too.
-  bool peers = false;
-  if (auto reports = InstanceReports(); reports.ok()) {
-    for (const json& i : *reports) {
-      if (i.value("instance", "") != cfg_.daemon.instance_id && i.value("state", "") == "active" &&
-          i.contains("reverse_replication") &&
-          i["reverse_replication"].value("partitions", 0) > 0) {
-        peers = true;
-      }
-    }
-  }
+  const bool peers = PeersRun("reverse_replication");
   const auto started = std::chrono::steady_clock::now();
   if (absl::Status lag = WaitForZeroLag(*reverse, timeout, report, peers); !lag.ok()) {
     return Fail(lag, report);

@@ -135,6 +135,11 @@ class FlowController {
   // Every instance's last report of this flow (from the state topic), each with its state:
   // active, stale (missed three reports) or stopped.
   absl::StatusOr<std::vector<nlohmann::json>> InstanceReports();
+  // Whether another active instance of the flow runs `role` ("replication" or
+  // "reverse_replication") as of its last report.
+  bool PeersRun(const std::string& role);
+  // A failover that finds no application partition on any instance.
+  absl::Status NoPartitionsError() const;
   // kmirror's own topics (heartbeats, drill canaries) carry no application data.
   bool IsApplicationTopic(const std::string& topic) const;
   // One application partition as an instance of the flow last saw it.
@@ -144,8 +149,8 @@ class FlowController {
     std::string instance;
   };
   // The flow's application partitions: this instance's from `own`, the other instances' from
-  // their last reports; the freshest observation of each partition wins.
-  std::vector<Observed> Observations(const replication::FlowStatus& own);
+  // their last reports (unless `own_only`); the freshest observation of each partition wins.
+  std::vector<Observed> Observations(const replication::FlowStatus& own, bool own_only = false);
   // Marks per partition: the source offset after the last record the target holds (from its
   // provenance; the observed position without provenance) and the observed source end.
   std::vector<control::PartitionMark> MarksFrom(const std::vector<Observed>& seen);
@@ -153,8 +158,10 @@ class FlowController {
   std::map<std::string, int64_t> ReverseStartOffsets();
   // Stops a unit on a thread of its own (a source that is down can make a close slow).
   void Retire(std::shared_ptr<FlowUnit> unit);
-  // Refuses a verb while another runs; returns the lock to hold.
-  std::optional<std::unique_lock<std::mutex>> BeginOp(const std::string& what, OpResult& refused);
+  // Refuses a verb while another runs; returns the lock to hold. With `fresh` (verbs that change
+  // the state) the state is re-read first, and the verb refused if it cannot be.
+  std::optional<std::unique_lock<std::mutex>> BeginOp(const std::string& what, OpResult& refused,
+                                                      bool fresh = true);
   void SetPhaseMetric(control::Phase phase);
   // Clears the name of the verb in progress when the verb returns.
   struct OpName {
