@@ -24,10 +24,12 @@ struct DemoTopic {
 };
 constexpr DemoTopic kTopics[] = {{"orders", 6}, {"payments", 3}, {"inventory", 3}};
 
+// Batches of ~15 records per partition: the sandbox's mock walks every message set of a partition
+// on each fetch, so one-record batches would slow it down as the log grows (docs/sandbox.md).
 void ProduceLoop(const std::string& bootstrap, int rate, std::atomic<bool>& stop) {
   auto producer = kafka::Producer::Create(
       kafka::Properties{
-          {"bootstrap.servers", bootstrap}, {"linger.ms", "5"}, {"client.id", "demo-producer"}},
+          {"bootstrap.servers", bootstrap}, {"linger.ms", "100"}, {"client.id", "demo-producer"}},
       [](const kafka::DeliveryReport&) {});
   if (!producer.ok()) {
     common::Logger("demo")->error("msg=\"demo producer failed\" error=\"{}\"",
