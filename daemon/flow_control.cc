@@ -977,7 +977,8 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
   // last fetch.
   auto marks_now = [&] {
     std::vector<PartitionMark> marks = MarksFrom(seen);
-    for (auto& m : planned ? marks : std::vector<PartitionMark>{}) {
+    if (!planned) return marks;
+    for (auto& m : marks) {
       auto wm = source_admin_->QueryWatermarks(m.topic, m.partition, std::chrono::seconds(5));
       if (wm.ok()) {
         m.source_end = wm->high;
