@@ -192,17 +192,14 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
           held = true;
         }
       }
-      if (!held) {
-        if (!tail) {
-          kafka::Properties props = target_props;
-          props.Set("group.id", "kmirror.drill." + flow_.name());
-          if (auto t = replication::KafkaTargetTail::Create(props); t.ok()) tail = std::move(*t);
-        }
-        auto read = tail ? tail->Read({canary_target}, flow_.source)
-                         : absl::StatusOr<std::map<TargetPartition, replication::TailState>>(
-                               absl::UnavailableError("no reader"));
-        if (read.ok() && read->count(canary_target) && (*read)[canary_target].last) {
-          position = (*read)[canary_target].last->value + 1;
+      if (!held && !tail) {
+        if (auto t = NewTargetTail("drill"); t.ok()) tail = std::move(*t);
+      }
+      if (!held && tail) {
+        auto read = tail->Read({canary_target}, flow_.source);
+        if (read.ok()) {
+          auto it = read->find(canary_target);
+          if (it != read->end() && it->second.last) position = it->second.last->value + 1;
         }
       }
       if (position > last) break;
@@ -378,9 +375,7 @@ OpResult FlowController::Drill(const DrillOptions& options, const std::string& w
   int64_t lag = 0;
   double lag_s = 0;
   for (const auto& o : seen) {
-    if (o.partition.position >= 0 && o.partition.source_end > o.partition.position) {
-      lag += o.partition.source_end - o.partition.position;
-    }
+    lag += o.partition.lag_records;
     lag_s = std::max(lag_s, o.partition.lag_seconds);
   }
   if (canary_ok) {

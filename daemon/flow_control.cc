@@ -294,6 +294,36 @@ absl::Status FlowController::NoPartitionsError() const {
       "nothing was changed. Retry once `kmirrorctl status` shows the partitions");
 }
 
+absl::StatusOr<std::unique_ptr<replication::KafkaTargetTail>> FlowController::NewTargetTail(
+    const std::string& purpose) const {
+  kafka::Properties props = ToProperties(config::TargetProperties(cfg_, flow_));
+  props.Set("group.id", "kmirror." + purpose + "." + flow_.name());
+  auto tail = replication::KafkaTargetTail::Create(props);
+  if (!tail.ok()) {
+    Log()->warn(
+        "msg=\"cannot create a reader of the target's tails\" flow={} purpose={} "
+        "error=\"{}\"",
+        flow_.name(), purpose, tail.status().message());
+  }
+  return tail;
+}
+
+absl::Status FlowController::WaitForPeersDrained(const std::string& role, const std::string& flow,
+                                                 std::chrono::steady_clock::time_point started,
+                                                 std::chrono::milliseconds timeout,
+                                                 const std::string& advice, json& report) {
+  // The other instances report their drain with every state poll.
+  auto pending = WaitForPeers(
+      NowMs(),
+      std::max(started + timeout, std::chrono::steady_clock::now() + 2 * options_.state_poll),
+      [&role](const json& i) { return !i.contains(role) || i[role].value("drained", false); });
+  if (pending.empty()) return absl::OkStatus();
+  report["instances_not_drained"] = pending;
+  return absl::DeadlineExceededError(
+      absl::StrCat("flow ", flow, ": other instances of the flow did not report zero lag in time (",
+                   absl::StrJoin(pending, ", "), "); ", advice, ". Nothing was changed"));
+}
+
 bool FlowController::IsApplicationTopic(const std::string& topic) const {
   return topic != policy::kDrillTopic &&
          !(selector_ && selector_->policy().IsHeartbeatsTopic(topic));
@@ -750,6 +780,7 @@ std::vector<FlowController::Observed> FlowController::Observations(
         p.position = e.at(4).get<int64_t>();
         p.source_end = e.at(5).get<int64_t>();
         p.lag_seconds = e.at(6).get<double>();
+        p.lag_records = p.position >= 0 ? std::max<int64_t>(0, p.source_end - p.position) : 0;
       } catch (const json::exception& ex) {
         Log()->warn(
             "msg=\"ignoring a malformed position in an instance report\" flow={} "
@@ -771,9 +802,7 @@ std::vector<PartitionMark> FlowController::MarksFrom(const std::vector<Observed>
   if (flow_.provenance && !seen.empty()) {
     std::vector<TargetPartition> targets;
     for (const auto& o : seen) targets.push_back(o.partition.target);
-    kafka::Properties props = ToProperties(config::TargetProperties(cfg_, flow_));
-    props.Set("group.id", "kmirror.marks." + flow_.name());
-    auto tail = replication::KafkaTargetTail::Create(props);
+    auto tail = NewTargetTail("marks");
     if (tail.ok()) {
       auto read = (*tail)->Read(targets, flow_.source);
       if (read.ok()) {
@@ -904,23 +933,14 @@ OpResult FlowController::Failover(bool planned, std::chrono::milliseconds timeou
       return Fail(lag, report);
     }
     if (peers) {
-      // The other instances report their drain with every state poll.
-      const auto deadline =
-          std::max(started + timeout, std::chrono::steady_clock::now() + 2 * options_.state_poll);
-      auto pending = WaitForPeers(NowMs(), deadline, [](const json& i) {
-        return !i.contains("replication") || i["replication"].value("drained", false);
-      });
-      if (!pending.empty()) {
+      if (absl::Status lag = WaitForPeersDrained(
+              "replication", flow_.name(), started, timeout,
+              "stop the producers on the source, or use a longer --timeout; the flow keeps "
+              "replicating",
+              report);
+          !lag.ok()) {
         if (s.phase == Phase::kPaused) unit->SetPaused(true);
-        report["instances_not_drained"] = pending;
-        return Fail(absl::DeadlineExceededError(absl::StrCat(
-                        "flow ", flow_.name(),
-                        ": other instances of the flow did not report zero "
-                        "lag in time (",
-                        absl::StrJoin(pending, ", "),
-                        "); stop the producers on the source, or use a longer --timeout. Nothing "
-                        "was changed: the flow keeps replicating")),
-                    report);
+        return Fail(lag, report);
       }
     }
     // Stop fetching and let what is in flight land: the status then holds the exact positions.
@@ -1155,21 +1175,12 @@ OpResult FlowController::SwitchBack(std::chrono::milliseconds timeout, const std
     return Fail(lag, report);
   }
   if (peers) {
-    auto pending = WaitForPeers(
-        NowMs(),
-        std::max(started + timeout, std::chrono::steady_clock::now() + 2 * options_.state_poll),
-        [](const json& i) {
-          return !i.contains("reverse_replication") ||
-                 i["reverse_replication"].value("drained", false);
-        });
-    if (!pending.empty()) {
-      report["instances_not_drained"] = pending;
-      return Fail(absl::DeadlineExceededError(absl::StrCat(
-                      "flow ", ReverseFlow(flow_).name(),
-                      ": other instances did not report zero lag in time (",
-                      absl::StrJoin(pending, ", "), "); stop the applications writing to ",
-                      flow_.target, ", or use a longer --timeout. Nothing was changed")),
-                  report);
+    if (absl::Status lag = WaitForPeersDrained(
+            "reverse_replication", ReverseFlow(flow_).name(), started, timeout,
+            "stop the applications writing to " + flow_.target + ", or use a longer --timeout",
+            report);
+        !lag.ok()) {
+      return Fail(lag, report);
     }
   }
   if (absl::Status drained = reverse->Stop(options_.drain_timeout); !drained.ok()) {

@@ -40,6 +40,10 @@ namespace kmirror::policy {
 class TopicSelector;
 }  // namespace kmirror::policy
 
+namespace kmirror::replication {
+class KafkaTargetTail;
+}  // namespace kmirror::replication
+
 namespace kmirror::daemon {
 
 // What a verb returns: its outcome and a report (also on failure: e.g. the lag that did not
@@ -132,6 +136,17 @@ class FlowController {
   std::vector<std::string> WaitForPeers(int64_t since_ms,
                                         std::chrono::steady_clock::time_point deadline,
                                         const std::function<bool(const nlohmann::json&)>& done);
+  // Waits (see WaitForPeers) until every other live instance reports that its share of `role`
+  // ("replication" or "reverse_replication", the flow named `flow`) is drained; otherwise a
+  // DeadlineExceeded naming them, with `advice`, and `instances_not_drained` in `report`.
+  absl::Status WaitForPeersDrained(const std::string& role, const std::string& flow,
+                                   std::chrono::steady_clock::time_point started,
+                                   std::chrono::milliseconds timeout, const std::string& advice,
+                                   nlohmann::json& report);
+  // A reader of the target's newest records (their provenance), as consumer group
+  // kmirror.<purpose>.<flow>; a creation failure is logged.
+  absl::StatusOr<std::unique_ptr<replication::KafkaTargetTail>> NewTargetTail(
+      const std::string& purpose) const;
   // Every instance's last report of this flow (from the state topic), each with its state:
   // active, stale (missed three reports) or stopped.
   absl::StatusOr<std::vector<nlohmann::json>> InstanceReports();

@@ -575,6 +575,13 @@ class TwoInstanceTest : public ControlTest {
 // its reports and B's tails), so failback preserves what either instance's partitions never
 // copied.
 TEST_F(TwoInstanceTest, PlannedFailoverAndFailbackCoverEveryInstancesPartitions) {
+  // A paused flow cannot drain on the other instance: the failover is refused until resumed.
+  ASSERT_EQ(Run(*k1_, {"pause", "--flow", "A->B"}).exit_code, 0);
+  Ctl paused = Run(*k1_, {"failover", "--flow", "A->B", "--planned", "--timeout", "60s"});
+  EXPECT_EQ(paused.exit_code, 2) << paused.err << paused.body.dump(2);
+  EXPECT_NE(paused.err.find("is paused and other instances hold"), std::string::npos) << paused.err;
+  ASSERT_EQ(Run(*k1_, {"resume", "--flow", "A->B"}).exit_code, 0);
+
   Ctl out = Run(*k1_, {"failover", "--flow", "A->B", "--planned", "--timeout", "60s"});
   ASSERT_EQ(out.exit_code, 0) << out.err << out.body.dump(2) << k1_->Log();
   auto marks = OrdersMarks(out.body);
