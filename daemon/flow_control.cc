@@ -51,7 +51,8 @@ json PartitionsJson(const replication::FlowStatus& st) {
                      {"lost", p.lost},
                      {"resolved", p.resolved},
                      {"stopped", p.stopped},
-                     {"stop_reason", p.stop_reason}});
+                     {"stop_reason", p.stop_reason},
+                     {"stop_offset", p.stop_offset}});
   }
   return parts;
 }
@@ -391,7 +392,7 @@ absl::Status FlowController::ApplyLocked(const FlowState& s) {
     o.paused = s.phase == Phase::kPaused;
     if (!s.resume_floor.empty()) {
       auto floors = s.resume_floor;
-      o.start_floor = [floors](const SourcePartition& p) -> std::optional<int64_t> {
+      o.start_floor = [floors](const SourcePartition& p) -> absl::StatusOr<std::optional<int64_t>> {
         auto it = floors.find(control::PartitionKey(p.topic, p.partition));
         if (it == floors.end()) return std::nullopt;
         return it->second;
@@ -413,7 +414,7 @@ absl::Status FlowController::ApplyLocked(const FlowState& s) {
   if (want_reverse && !reverse) {
     FlowUnitOptions o;
     auto starts = s.reverse_start;
-    o.start_floor = [starts](const SourcePartition& p) -> std::optional<int64_t> {
+    o.start_floor = [starts](const SourcePartition& p) -> absl::StatusOr<std::optional<int64_t>> {
       auto it = starts.find(control::PartitionKey(p.topic, p.partition));
       if (it == starts.end()) return std::nullopt;
       return it->second;

@@ -111,6 +111,7 @@ absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config&
                             ? replication::OnRetentionLoss::kContinue
                             : replication::OnRetentionLoss::kStop;
   o.max_in_flight_bytes = static_cast<size_t>(f.max_in_flight_bytes);
+  o.resolve_in_background = true;
   o.on_replicated = [offsets](const SourcePartition& p, SourceOffset s, TargetOffset t) {
     offsets->OnReplicated(p, s, t);
   };
@@ -124,11 +125,14 @@ absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config&
     if (!takeover.ok()) return takeover.status();
     std::shared_ptr<Mm2Takeover> mm2 = std::move(*takeover);
     o.start_floor = [mm2, floor = std::move(o.start_floor)](
-                        const SourcePartition& p) -> std::optional<int64_t> {
-      std::optional<int64_t> a = floor ? floor(p) : std::nullopt;
-      std::optional<int64_t> b = mm2->StartAfterMm2(p);
-      if (a && b) return std::max(*a, *b);
-      return a ? a : b;
+                        const SourcePartition& p) -> absl::StatusOr<std::optional<int64_t>> {
+      absl::StatusOr<std::optional<int64_t>> a = std::optional<int64_t>();
+      if (floor) a = floor(p);
+      if (!a.ok()) return a;
+      absl::StatusOr<std::optional<int64_t>> b = mm2->StartAfterMm2(p);
+      if (!b.ok()) return b;
+      if (*a && *b) return std::max(**a, **b);
+      return *a ? *a : *b;
     };
   }
   auto probe = std::make_unique<replication::FlowProbe>(registry, f.name());

@@ -26,7 +26,7 @@ namespace kmirror::daemon {
 
 struct FlowUnitOptions {
   // See replication::FlowOptions::start_floor.
-  std::function<std::optional<int64_t>(const SourcePartition&)> start_floor;
+  std::function<absl::StatusOr<std::optional<int64_t>>(const SourcePartition&)> start_floor;
   bool paused = false;  // start with fetching paused
 };
 

@@ -108,17 +108,20 @@ absl::Status Mm2Takeover::LoadSyncsLocked() {
   return absl::OkStatus();
 }
 
-std::optional<int64_t> Mm2Takeover::StartAfterMm2(const SourcePartition& p) {
+absl::StatusOr<std::optional<int64_t>> Mm2Takeover::StartAfterMm2(const SourcePartition& p) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = cache_.find(p);
   if (it != cache_.end()) return it->second;
   auto start = ComputeLocked(p);
   if (!start.ok()) {
     Log()->warn(
-        "msg=\"MM2 take-over: cannot tell where MirrorMaker 2 stopped; the partition follows its "
-        "target tail or start_from\" flow={} partition={} error=\"{}\"",
+        "msg=\"MM2 take-over: cannot tell where MirrorMaker 2 stopped yet; the partition waits "
+        "and the look-up is retried\" flow={} partition={} error=\"{}\"",
         flow_, p.ToString(), start.status().message());
-    return std::nullopt;  // not cached: the next assignment tries again
+    // Not cached: the flow retries, and never starts the partition per start_from meanwhile
+    // (that would copy again what MM2 copied, or skip what it did not).
+    return absl::UnavailableError(
+        absl::StrCat("MM2 take-over look-up failed: ", start.status().message()));
   }
   cache_[p] = *start;
   return *start;

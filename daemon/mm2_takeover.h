@@ -8,8 +8,9 @@
 // searched around the estimate for the record with the same key, value and timestamp, which MM2
 // preserves. Not found within the bounds: the estimate, with a warning (at-least-once risk).
 //
-// Thread-safe (one lock); meant for FlowOptions::start_floor, which the flow's worker thread calls
-// at partition assignment. Clients are created at the first call, results cached per partition.
+// Thread-safe (one lock); meant for FlowOptions::start_floor, which the flow's resolver thread
+// calls at partition assignment. Clients are created at the first call, results cached per
+// partition.
 #pragma once
 
 #include <chrono>
@@ -41,9 +42,10 @@ class Mm2Takeover {
 
   // Where the partition starts after MM2: right after the source record MM2 wrote last; the
   // source's log start when MM2 wrote nothing to the remote partition. nullopt (the flow follows
-  // its target tail or start_from) when kmirror's provenance from this source is on the target,
-  // MM2 left no offset sync for the partition, or an error occurred (logged).
-  std::optional<int64_t> StartAfterMm2(const SourcePartition& p);
+  // its target tail or start_from) when kmirror's provenance from this source is on the target or
+  // MM2 left no offset sync for the partition. kUnavailable when the look-up failed (logged, not
+  // cached): the partition waits and the flow retries.
+  absl::StatusOr<std::optional<int64_t>> StartAfterMm2(const SourcePartition& p);
 
   // How far the content search looks below and above the estimate.
   static constexpr int64_t kSearchBelow = 100000;

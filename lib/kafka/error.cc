@@ -139,4 +139,34 @@ bool TxnRequiresAbort(const absl::Status& status) {
   return status.GetPayload(kAbortUrl).has_value();
 }
 
+ProduceFailure ClassifyProduceFailure(const absl::Status& status) {
+  auto code = KafkaErrorCode(status);
+  if (code == RD_KAFKA_RESP_ERR__QUEUE_FULL) return ProduceFailure::kQueueFull;
+  if (code == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION || code == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+    return ProduceFailure::kUnknownPartition;
+  }
+  if (IsFatal(status) || code == RD_KAFKA_RESP_ERR__FATAL) return ProduceFailure::kFatal;
+  if (!code || IsRetriable(status)) return ProduceFailure::kNotWritten;
+  switch (*code) {
+    case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+    case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
+    case RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE:
+    case RD_KAFKA_RESP_ERR__DESTROY:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__STATE:
+    case RD_KAFKA_RESP_ERR__INCONSISTENT:
+    case RD_KAFKA_RESP_ERR__FENCED:
+    case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_DUPLICATE_SEQUENCE_NUMBER:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+    case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+    case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+      return ProduceFailure::kNotWritten;
+    default:
+      return ProduceFailure::kRefused;
+  }
+}
+
 }  // namespace kmirror::kafka

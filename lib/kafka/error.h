@@ -42,4 +42,14 @@ bool IsFatal(const absl::Status& status);
 // True when a transaction must be aborted.
 bool TxnRequiresAbort(const absl::Status& status);
 
+// What a failed produce (at Produce() time or in a delivery report) means for the record.
+enum class ProduceFailure {
+  kQueueFull,         // local queue full: nothing queued, retry after polling
+  kUnknownPartition,  // the client does not know the topic or partition (stale metadata)
+  kFatal,             // the producer is broken and must be recreated
+  kNotWritten,        // not written only (purged, timed out, fenced, sequence lost): may be resent
+  kRefused,           // the cluster's verdict on the record itself (too large, invalid, denied)
+};
+ProduceFailure ClassifyProduceFailure(const absl::Status& status);
+
 }  // namespace kmirror::kafka

@@ -158,6 +158,19 @@ int Producer::OutQueueLength() const { return rd_kafka_outq_len(rk_.get()); }
 
 absl::Status Producer::FatalError() const { return FatalErrorStatus(rk_.get(), "producer"); }
 
+absl::Status Producer::RefreshMetadata(const std::string& topic,
+                                       std::chrono::milliseconds timeout) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+  if (rkt == nullptr) {
+    return ErrorStatus(rd_kafka_last_error(), absl::StrCat("metadata of ", topic));
+  }
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, rkt, &md, internal::TimeoutMs(timeout));
+  if (md != nullptr) rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(rkt);
+  return ErrorStatus(err, absl::StrCat("metadata of ", topic));
+}
+
 std::string Producer::name() const { return rd_kafka_name(rk_.get()); }
 
 int Producer::OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque) noexcept {

@@ -111,6 +111,11 @@ class Producer {
   // The fatal error raised by librdkafka (e.g. idempotence broken), or OK.
   absl::Status FatalError() const;
 
+  // Asks the cluster for `topic`'s metadata now (partition count, leaders) instead of at the next
+  // periodic refresh, so that records for partitions added since can be produced. Blocks up to
+  // `timeout`; thread-safe.
+  absl::Status RefreshMetadata(const std::string& topic, std::chrono::milliseconds timeout);
+
   // librdkafka's client instance name (e.g. "rdkafka#producer-1").
   std::string name() const;
 

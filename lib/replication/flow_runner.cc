@@ -17,7 +17,17 @@ FlowRunner::FlowRunner(std::unique_ptr<SourceClient> source, std::unique_ptr<Sin
       refresh_interval_(refresh_interval),
       discovery_options_(std::move(discovery)) {}
 
-FlowRunner::~FlowRunner() { (void)Stop(std::chrono::milliseconds(0)); }
+FlowRunner::~FlowRunner() {
+  (void)Stop(std::chrono::milliseconds(0));
+  // The producer first: after a missed drain deadline it still references payloads that the
+  // flow's pending records own (zero-copy), and destroying it stops every use of them.
+  sink_.reset();
+}
+
+void FlowRunner::SetSkips(std::map<SourcePartition, int64_t> skips) {
+  std::lock_guard<std::mutex> lock(mu_);
+  pending_skips_ = std::move(skips);
+}
 
 void FlowRunner::Start() {
   flow_.Start();
@@ -28,10 +38,13 @@ void FlowRunner::Start() {
 void FlowRunner::WorkerLoop() {
   while (!stop_worker_.load()) {
     std::optional<std::vector<std::string>> topics;
+    std::optional<std::map<SourcePartition, int64_t>> skips;
     {
       std::lock_guard<std::mutex> lock(mu_);
       topics.swap(pending_topics_);
+      skips.swap(pending_skips_);
     }
+    if (skips) flow_.SetSkips(std::move(*skips));
     flow_.SetPaused(paused_.load());
     if (topics) {
       if (auto s = flow_.SetTopics(*topics); !s.ok()) {

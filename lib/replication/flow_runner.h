@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,7 +22,8 @@ namespace kmirror::replication {
 
 class FlowRunner {
  public:
-  // Owns the I/O objects so their lifetime spans both threads.
+  // Owns the I/O objects so their lifetime spans both threads. The sink is destroyed before the
+  // flow: records it still holds after a missed drain deadline borrow the flow's payloads.
   FlowRunner(std::unique_ptr<SourceClient> source, std::unique_ptr<SinkClient> sink,
              std::unique_ptr<TargetTail> tail, std::unique_ptr<TopicAdmin> admin,
              std::unique_ptr<FlowProbe> probe, FlowOptions options, DiscoveryOptions discovery,
@@ -38,6 +40,8 @@ class FlowRunner {
   // Stops (true) or restarts (false) fetching on every partition; the group membership and the
   // lag metrics stay. Takes effect within one worker turn.
   void SetPaused(bool paused) { paused_.store(paused); }
+  // Source offsets an operator gave up (Flow::SetSkips); takes effect within one worker turn.
+  void SetSkips(std::map<SourcePartition, int64_t> skips);
   FlowStatus Status() const { return flow_.Status(); }
   // True once the first discovery completed and its subscription was handed to the worker.
   bool Ready() const { return ready_.load(); }
@@ -60,6 +64,7 @@ class FlowRunner {
   bool discover_now_ = false;
   DiscoveryOptions discovery_options_;
   std::optional<std::vector<std::string>> pending_topics_;  // handed from discovery to worker
+  std::optional<std::map<SourcePartition, int64_t>> pending_skips_;  // handed to the worker
   std::atomic<bool> stop_worker_{false};
   std::atomic<bool> ready_{false};
   std::atomic<bool> paused_{false};

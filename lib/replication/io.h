@@ -86,18 +86,35 @@ struct SinkAck {
   uint64_t token = 0;
   absl::Status status;  // OK once the target acknowledged
   TargetOffset offset;
+  // With a failed status: true when the target refused this very record (too large, invalid
+  // timestamp, not authorized, policy: a retry would get the same verdict); false when it was
+  // only not written (purged, fenced, producer reset) and may be sent again.
+  bool refused = false;
 };
 
+// A sink never writes a record of a partition after one of that partition it failed to write: a
+// refused record stops everything behind it (Kafka's idempotent producer with the gapless
+// guarantee), so what a target partition holds is always a prefix of what was sent to it.
 class SinkClient {
  public:
   virtual ~SinkClient() = default;
-  // Queues a record; its views must stay valid until the ack for `token` is returned by Poll.
-  // kUnavailable when the local queue is full (nothing was queued; retry after Poll).
+  // Queues a record; its views must stay valid until the ack for `token` is returned by Poll (or
+  // until Reset() returned). On error nothing was queued:
+  //   kUnavailable        the local queue is full: retry after Poll;
+  //   kNotFound           the client does not know the partition yet (its metadata is being
+  //                       refreshed): retry this partition later;
+  //   kFailedPrecondition the sink is broken (Fatal()): Reset() it;
+  //   anything else       this record can never be sent (e.g. larger than the client allows).
   virtual absl::Status Send(const OutgoingRecord& record, uint64_t token) = 0;
   // Serves delivery reports, appending acks.
   virtual void Poll(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) = 0;
   virtual absl::Status Flush(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) = 0;
   virtual size_t Queued() const = 0;
+  // OK, or the error that broke the sink: it delivers nothing more until Reset().
+  virtual absl::Status Fatal() const = 0;
+  // Replaces a broken client with a new one. Records without an ack by then are never
+  // acknowledged: the caller forgets them (they may or may not be on the target).
+  virtual absl::Status Reset() = 0;
 };
 
 // What the target already holds for a partition of this flow.
@@ -110,8 +127,9 @@ struct TailState {
 class TargetTail {
  public:
   virtual ~TargetTail() = default;
-  // Reads the end of each remote partition and finds the newest record whose provenance says it
-  // came from `source_alias`.
+  // Finds, for each remote partition, the newest record whose provenance says it came from
+  // `source_alias`, however far back it is. Partitions that could not be read (no leader, not
+  // there yet) are left out of the map; an error means none could be read.
   virtual absl::StatusOr<std::map<TargetPartition, TailState>> Read(
       const std::vector<TargetPartition>& partitions, const std::string& source_alias) = 0;
 };

@@ -5,6 +5,7 @@
 
 #include "lib/common/logging.h"
 #include "lib/common/status.h"
+#include "lib/kafka/error.h"
 #include "lib/replication/provenance.h"
 
 namespace kmirror::replication {
@@ -12,6 +13,8 @@ namespace {
 
 // librdkafka's logical "N records before the end" offset (RD_KAFKA_OFFSET_TAIL).
 constexpr int64_t OffsetTail(int64_t n) { return -2000 - n; }
+
+std::shared_ptr<spdlog::logger> Log() { return common::Logger("replication"); }
 
 kafka::TopicPartition ToKafka(const SourcePartition& p) {
   return kafka::TopicPartition{p.topic, p.partition};
@@ -142,29 +145,62 @@ absl::Status KafkaSource::Close() { return consumer_->Close(); }
 
 // ---- KafkaSink --------------------------------------------------------------------------------
 
+const std::vector<std::string>& KafkaSink::ManagedProperties() {
+  static const auto* keys = new std::vector<std::string>{
+      "enable.idempotence",    "enable.gapless.guarantee", "acks",
+      "request.required.acks", "message.timeout.ms",       "delivery.timeout.ms",
+      "transactional.id",      "message.send.max.retries", "retries",
+  };
+  return *keys;
+}
+
 absl::StatusOr<std::unique_ptr<KafkaSink>> KafkaSink::Create(kafka::Properties properties,
                                                              kafka::StatsCallback on_stats) {
-  // No loss, order kept, no duplicates from retries: idempotence with acks=all, and librdkafka
-  // retries transient failures for as long as it takes (the in-flight bound stops fetching).
+  // No loss, order kept, no duplicates from retries, no gap: idempotence with acks=all, the
+  // gapless guarantee (a refused record fails everything behind it instead of letting later
+  // batches land), and retries for as long as it takes (the in-flight bound stops fetching).
   properties.Set("enable.idempotence", "true");
+  properties.Set("enable.gapless.guarantee", "true");
   properties.Set("acks", "all");
-  SetDefault(properties, "message.timeout.ms", "0");
+  properties.Set("message.timeout.ms", "0");
+  // The broker decides what is too large (the target topic's max.message.bytes), not
+  // librdkafka's 1,000,000-byte default, which is below Kafka's own 1,048,588. 64 MiB keeps a
+  // produce request below a broker's socket.request.max.bytes (100 MiB).
+  SetDefault(properties, "message.max.bytes", "67108864");
   SetDefault(properties, "linger.ms", "5");
   SetDefault(properties, "queue.buffering.max.messages", "2000000");
   SetDefault(properties, "queue.buffering.max.kbytes", "1048576");
   std::unique_ptr<KafkaSink> sink(new KafkaSink());
-  KafkaSink* raw = sink.get();
+  sink->properties_ = std::move(properties);
+  sink->on_stats_ = std::move(on_stats);
+  KM_RETURN_IF_ERROR(sink->NewProducer());
+  return sink;
+}
+
+KafkaSink::~KafkaSink() {
+  {
+    std::lock_guard<std::mutex> lock(refresh_mu_);
+    refresh_stop_ = true;
+  }
+  refresh_cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+absl::Status KafkaSink::NewProducer() {
+  KafkaSink* raw = this;
   auto producer = kafka::Producer::Create(
-      properties,
+      properties_,
       [raw](const kafka::DeliveryReport& dr) {
         if (raw->acks_ == nullptr) return;
-        raw->acks_->push_back(
-            SinkAck{reinterpret_cast<uint64_t>(dr.opaque), dr.status, TargetOffset(dr.offset)});
+        raw->acks_->push_back(SinkAck{reinterpret_cast<uint64_t>(dr.opaque), dr.status,
+                                      TargetOffset(dr.offset),
+                                      !dr.status.ok() && kafka::ClassifyProduceFailure(dr.status) ==
+                                                             kafka::ProduceFailure::kRefused});
       },
-      nullptr, std::move(on_stats));
+      nullptr, on_stats_);
   if (!producer.ok()) return producer.status();
-  sink->producer_ = std::move(producer).value();
-  return sink;
+  producer_ = std::move(producer).value();
+  return absl::OkStatus();
 }
 
 absl::Status KafkaSink::Send(const OutgoingRecord& record, uint64_t token) {
@@ -176,23 +212,87 @@ absl::Status KafkaSink::Send(const OutgoingRecord& record, uint64_t token) {
   b.headers = record.headers;
   b.timestamp_ms = record.timestamp_ms;
   b.opaque = reinterpret_cast<void*>(token);
-  return producer_->ProduceBorrowed(b);
+  if (!producer_) return absl::FailedPreconditionError("target producer could not be rebuilt");
+  absl::Status s = producer_->ProduceBorrowed(b);
+  if (s.ok()) return s;
+  switch (kafka::ClassifyProduceFailure(s)) {
+    case kafka::ProduceFailure::kQueueFull:
+    case kafka::ProduceFailure::kNotWritten:
+      return absl::UnavailableError(s.message());
+    case kafka::ProduceFailure::kUnknownPartition:
+      RequestRefresh(record.partition.topic);
+      return absl::NotFoundError(s.message());
+    case kafka::ProduceFailure::kFatal:
+      return absl::FailedPreconditionError(s.message());
+    case kafka::ProduceFailure::kRefused:
+      break;
+  }
+  return absl::InvalidArgumentError(s.message());
+}
+
+void KafkaSink::RequestRefresh(const std::string& topic) {
+  std::lock_guard<std::mutex> lock(refresh_mu_);
+  if (!refresher_.joinable()) refresher_ = std::thread([this] { RefreshLoop(); });
+  if (refresh_topics_.insert(topic).second) refresh_cv_.notify_all();
+}
+
+void KafkaSink::RefreshLoop() {
+  std::unique_lock<std::mutex> lock(refresh_mu_);
+  while (!refresh_stop_) {
+    refresh_cv_.wait(lock, [this] { return refresh_stop_ || !refresh_topics_.empty(); });
+    if (refresh_stop_) break;
+    std::set<std::string> topics;
+    topics.swap(refresh_topics_);
+    lock.unlock();
+    {
+      // Reset() replaces the producer on the worker thread under this lock.
+      std::lock_guard<std::mutex> producer_lock(producer_mu_);
+      for (const std::string& topic : topics) {
+        if (!producer_) break;
+        absl::Status s = producer_->RefreshMetadata(topic, std::chrono::seconds(5));
+        if (!s.ok()) {
+          common::Logger("replication")
+              ->warn("msg=\"target metadata refresh failed\" topic={} error=\"{}\"", topic,
+                     s.message());
+        }
+      }
+    }
+    lock.lock();
+    // At most one round of refreshes per second, however often sends fail.
+    refresh_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return refresh_stop_; });
+  }
 }
 
 void KafkaSink::Poll(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) {
+  if (!producer_) return;
   acks_ = &acks;
   producer_->Poll(timeout);
   acks_ = nullptr;
 }
 
 absl::Status KafkaSink::Flush(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) {
+  if (!producer_) return absl::OkStatus();
   acks_ = &acks;
   absl::Status s = producer_->Flush(timeout);
   acks_ = nullptr;
   return s;
 }
 
-size_t KafkaSink::Queued() const { return static_cast<size_t>(producer_->OutQueueLength()); }
+size_t KafkaSink::Queued() const {
+  return producer_ ? static_cast<size_t>(producer_->OutQueueLength()) : 0;
+}
+
+absl::Status KafkaSink::Fatal() const {
+  if (!producer_) return absl::FailedPreconditionError("target producer could not be rebuilt");
+  return producer_->FatalError();
+}
+
+absl::Status KafkaSink::Reset() {
+  std::lock_guard<std::mutex> lock(producer_mu_);
+  // The old producer goes first: it may still point at payloads its records borrowed.
+  producer_.reset();
+  return NewProducer();
+}
 
 // ---- KafkaTargetTail --------------------------------------------------------------------------
 
@@ -216,32 +316,34 @@ absl::Status KafkaTargetTail::ReadPass(const std::vector<TargetPartition>& parti
   for (const auto& p : partitions) assign.emplace_back(p.topic, p.partition, OffsetTail(depth));
   KM_RETURN_IF_ERROR(consumer_->Assign(assign));
   std::set<TargetPartition> open(partitions.begin(), partitions.end());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  absl::Status result = absl::OkStatus();
-  while (!open.empty()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      result = absl::UnavailableError(std::to_string(open.size()) +
-                                      " target partitions did not answer within 30 s");
-      break;
-    }
+  std::map<TargetPartition, TailState> pass;
+  // A partition that sends nothing for this long (no leader, not there) is left out; one that
+  // keeps answering is read to its end however long it is.
+  constexpr auto kQuiet = std::chrono::seconds(10);
+  auto quiet_deadline = std::chrono::steady_clock::now() + kQuiet;
+  absl::Status failed = absl::OkStatus();
+  while (!open.empty() && std::chrono::steady_clock::now() < quiet_deadline) {
     auto batch = consumer_->ConsumeBatch(std::chrono::milliseconds(200), 10000);
     if (!batch.ok()) {
-      result = batch.status();
+      failed = batch.status();
       break;
     }
+    if (!batch->empty()) quiet_deadline = std::chrono::steady_clock::now() + kQuiet;
     for (kafka::Message& m : *batch) {
       TargetPartition tp{std::string(m.topic()), m.partition()};
       if (!open.count(tp)) continue;
-      TailState& state = out[tp];
+      TailState& state = pass[tp];
       if (m.is_partition_eof()) {
         state.target.high = m.offset();
+        out[tp] = state;
         open.erase(tp);
         continue;
       }
       if (!m.ok()) {
-        result = m.status();
-        open.clear();
-        break;
+        Log()->warn("msg=\"target partition cannot be read\" partition={} error=\"{}\"",
+                    tp.ToString(), m.status().message());
+        open.erase(tp);
+        continue;
       }
       state.records_read++;
       auto header = m.header(kProvenanceHeader);
@@ -255,22 +357,51 @@ absl::Status KafkaTargetTail::ReadPass(const std::vector<TargetPartition>& parti
     }
   }
   (void)consumer_->Unassign();
-  return result;
+  if (!open.empty()) {
+    Log()->warn("msg=\"target partitions did not answer; their start waits\" count={} first={}",
+                open.size(), open.begin()->ToString());
+  }
+  if (!failed.ok() && open.size() == partitions.size()) return failed;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::map<TargetPartition, TailState>> KafkaTargetTail::Read(
     const std::vector<TargetPartition>& partitions, const std::string& source_alias) {
   std::map<TargetPartition, TailState> out;
   if (partitions.empty()) return out;
-  // Usually the newest record is ours. When it is not (another writer, or provenance was off for
-  // a while), look further back once before giving up.
-  KM_RETURN_IF_ERROR(ReadPass(partitions, 1, source_alias, out));
-  std::vector<TargetPartition> deeper;
-  for (const auto& p : partitions) {
-    const TailState& s = out[p];
-    if (!s.last && s.target.high > 0) deeper.push_back(p);
+  // Usually the newest record is ours. When it is not (another writer, active-active traffic,
+  // provenance off for a while), look back in windows 8 times larger each until one of ours
+  // turns up or the whole partition was read: exact however far back it is, and it reads at most
+  // about 9 times the records between the end and our newest one.
+  std::vector<TargetPartition> todo = partitions;
+  bool any = false;
+  for (int64_t depth = 1; !todo.empty(); depth *= 8) {
+    std::map<TargetPartition, TailState> pass;
+    absl::Status read = ReadPass(todo, depth, source_alias, pass);
+    if (!read.ok()) {
+      if (!any) return read;
+      break;
+    }
+    std::vector<TargetPartition> deeper;
+    for (const auto& p : todo) {
+      auto it = pass.find(p);
+      if (it == pass.end()) {
+        out.erase(p);  // did not answer: left out, retried by the caller
+        continue;
+      }
+      any = true;
+      const TailState& s = it->second;
+      const bool whole = depth >= s.target.high;  // the window started at offset 0
+      TailState& kept = out[p];
+      kept.target.high = s.target.high;
+      kept.last = s.last;
+      kept.records_read = std::max(kept.records_read, s.records_read);
+      if (!s.last && !whole && s.target.high > 0) deeper.push_back(p);
+    }
+    todo = std::move(deeper);
+    if (depth > (int64_t{1} << 56)) break;
   }
-  if (!deeper.empty()) KM_RETURN_IF_ERROR(ReadPass(deeper, 1000, source_alias, out));
+  if (!any) return absl::UnavailableError("no target partition answered");
   return out;
 }
 

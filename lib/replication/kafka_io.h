@@ -7,8 +7,12 @@
 // Each object is used from one thread (the flow's worker or discovery thread).
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -45,19 +49,45 @@ class KafkaSource : public SourceClient {
   std::vector<std::string> subscribed_;
 };
 
+// The producer is idempotent with the gapless guarantee: a record the target refuses makes
+// librdkafka fail every later record (of every partition: the producer turns fatal), so nothing
+// of a partition lands behind a refused record; Reset() then builds a new producer. Records for a
+// partition the producer does not know yet are refused with kNotFound while a helper thread
+// refreshes the topic's metadata.
 class KafkaSink : public SinkClient {
  public:
   static absl::StatusOr<std::unique_ptr<KafkaSink>> Create(kafka::Properties properties,
                                                            kafka::StatsCallback on_stats = nullptr);
+  ~KafkaSink() override;
   absl::Status Send(const OutgoingRecord& record, uint64_t token) override;
   void Poll(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) override;
   absl::Status Flush(std::chrono::milliseconds timeout, std::vector<SinkAck>& acks) override;
   size_t Queued() const override;
+  absl::Status Fatal() const override;
+  absl::Status Reset() override;
+
+  // The producer settings kmirror decides for the no-gap guarantee (docs/replication.md); a
+  // configuration that sets one of them is refused.
+  static const std::vector<std::string>& ManagedProperties();
 
  private:
   KafkaSink() = default;
+  absl::Status NewProducer();
+  void RefreshLoop();
+  void RequestRefresh(const std::string& topic);
+
+  kafka::Properties properties_;
+  kafka::StatsCallback on_stats_;
   std::unique_ptr<kafka::Producer> producer_;
   std::vector<SinkAck>* acks_ = nullptr;  // set during Poll/Flush; delivery reports land here
+
+  std::mutex producer_mu_;  // held by Reset() and by metadata refreshes (not by Send/Poll)
+  // Metadata refreshes for topics with unknown partitions, off the flow's worker thread.
+  std::mutex refresh_mu_;
+  std::condition_variable refresh_cv_;
+  std::set<std::string> refresh_topics_;
+  bool refresh_stop_ = false;
+  std::thread refresher_;
 };
 
 class KafkaTargetTail : public TargetTail {

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -62,7 +64,7 @@ class FakeSource : public SourceClient {
     }
     for (auto& [p, pos] : positions) {
       if (paused.count(p)) continue;
-      if (pos < log_start[p]) {
+      if (pos < log_start[p] || pos > End(p)) {
         errors.push_back({p, SourceOffset(pos), absl::OutOfRangeError("offset out of range")});
         continue;
       }
@@ -114,15 +116,26 @@ class FakeSource : public SourceClient {
   RebalanceHandler handler_;
 };
 
-// A target cluster: records land in `logs` when acknowledged; acks can be held back.
+// A target cluster: records land in `logs` when acknowledged; acks can be held back. Like Kafka's
+// idempotent producer with the gapless guarantee, a refused record turns the sink fatal and
+// fails everything queued behind it as not written, until Reset().
 class FakeSink : public SinkClient {
  public:
   std::map<TargetPartition, std::vector<StoredRecord>> logs;
   bool hold_acks = false;
   size_t queue_limit = 1000000;
-  std::optional<absl::Status> fail_next;  // permanent delivery failure for the next record
+  std::optional<absl::Status> fail_next;  // the target refuses the next record (a verdict)
+  std::map<TargetPartition, absl::Status> send_errors;  // Send() returns these (queues nothing)
+  std::set<TargetPartition> stalled;  // records of these stay queued: no leader, no answer
+  std::set<TargetPartition> refuse;   // the target refuses every record of these
+  int resets = 0;
+  size_t sends = 0;
+  std::mutex mu;  // guards `logs` between the worker and a background tail reader
 
   absl::Status Send(const OutgoingRecord& r, uint64_t token) override {
+    ++sends;
+    if (!fatal_.ok()) return absl::FailedPreconditionError(fatal_.message());
+    if (auto e = send_errors.find(r.partition); e != send_errors.end()) return e->second;
     if (queued_.size() >= queue_limit) return absl::UnavailableError("queue full");
     StoredRecord s;
     if (r.key) s.key = std::string(*r.key);
@@ -133,7 +146,9 @@ class FakeSink : public SinkClient {
           h.value ? std::optional<std::string>(std::string(*h.value)) : std::nullopt);
     }
     s.timestamp_ms = r.timestamp_ms;
-    queued_.push_back({token, r.partition, std::move(s), fail_next.value_or(absl::OkStatus())});
+    absl::Status status = fail_next.value_or(absl::OkStatus());
+    if (refuse.count(r.partition)) status = absl::InvalidArgumentError("MSG_SIZE_TOO_LARGE");
+    queued_.push_back({token, r.partition, std::move(s), status});
     fail_next.reset();
     return absl::OkStatus();
   }
@@ -146,6 +161,20 @@ class FakeSink : public SinkClient {
     return absl::OkStatus();
   }
   size_t Queued() const override { return queued_.size(); }
+  size_t QueuedFor(const TargetPartition& p) const {
+    size_t n = 0;
+    for (const auto& q : queued_) n += q.partition == p ? 1 : 0;
+    return n;
+  }
+  absl::Status Fatal() const override { return fatal_; }
+  absl::Status Reset() override {
+    queued_.clear();  // never acknowledged: the flow forgets them
+    fatal_ = absl::OkStatus();
+    ++resets;
+    return absl::OkStatus();
+  }
+  // Turns the sink fatal now (e.g. a fenced producer); queued records fail as not written.
+  void BreakNow() { fatal_ = absl::FailedPreconditionError("fatal: producer fenced"); }
 
  private:
   struct Q {
@@ -155,33 +184,53 @@ class FakeSink : public SinkClient {
     absl::Status status;
   };
   void Deliver(std::vector<SinkAck>& acks) {
+    std::deque<Q> waiting;
     for (auto& q : queued_) {
-      if (!q.status.ok()) {
-        acks.push_back({q.token, q.status, TargetOffset(-1)});
+      if (fatal_.ok() && stalled.count(q.partition)) {
+        waiting.push_back(std::move(q));
         continue;
       }
+      if (!fatal_.ok()) {
+        acks.push_back(
+            {q.token, absl::AbortedError("purged: producer failed"), TargetOffset(-1), false});
+        continue;
+      }
+      if (!q.status.ok()) {
+        acks.push_back({q.token, q.status, TargetOffset(-1), true});
+        fatal_ =
+            absl::FailedPreconditionError("gapless guarantee: " + std::string(q.status.message()));
+        continue;
+      }
+      std::lock_guard<std::mutex> lock(mu);
       auto& log = logs[q.partition];
       log.push_back(std::move(q.record));
       acks.push_back(
           {q.token, absl::OkStatus(), TargetOffset(static_cast<int64_t>(log.size()) - 1)});
     }
-    queued_.clear();
+    queued_ = std::move(waiting);
   }
   std::deque<Q> queued_;
+  absl::Status fatal_;
 };
 
 class FakeTail : public TargetTail {
  public:
   explicit FakeTail(FakeSink* sink) : sink_(sink) {}
   bool fail = false;
+  std::set<TargetPartition> unreadable;  // left out of the answer (no leader)
+  std::function<void()> on_read;         // runs at the start of every Read (on its thread)
   absl::StatusOr<std::map<TargetPartition, TailState>> Read(
       const std::vector<TargetPartition>& partitions, const std::string& source) override {
+    if (on_read) on_read();
     if (fail) return absl::UnavailableError("target down");
+    std::lock_guard<std::mutex> lock(sink_->mu);
     std::map<TargetPartition, TailState> out;
     for (const auto& p : partitions) {
+      if (unreadable.count(p)) continue;
       TailState t;
       const auto& log = sink_->logs[p];
       t.target = Watermarks{0, static_cast<int64_t>(log.size())};
+      t.records_read = static_cast<int64_t>(log.size());
       for (const auto& r : log) {
         for (const auto& [n, v] : r.headers) {
           if (n != kProvenanceHeader || !v) continue;
