@@ -314,6 +314,31 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
                   return f.Drill(o, who);
                 });
               }));
+  router->Add("POST", "/v1/flows/{flow}/skip",
+              Guarded({"topic", "partition", "offset"}, [api](const Request& r) {
+                auto topic = StringField(r.body, "topic", "");
+                auto partition = IntField(r.body, "partition", -1, 0, 1 << 30);
+                auto offset = IntField(r.body, "offset", -1, 0, INT64_MAX);
+                if (!topic.ok() || topic->empty()) {
+                  return control::ErrorResponse(400, "invalid_argument",
+                                                "topic: a non-empty string is required");
+                }
+                for (const auto* field : {&partition, &offset}) {
+                  if (!field->ok()) {
+                    return control::ErrorResponse(400, "invalid_argument",
+                                                  std::string(field->status().message()));
+                  }
+                }
+                if (*partition < 0 || *offset < 0) {
+                  return control::ErrorResponse(400, "invalid_argument",
+                                                "partition and offset are required");
+                }
+                return api->Verb(r, "skip",
+                                 [t = *topic, p = static_cast<int32_t>(*partition), o = *offset](
+                                     FlowController& f, const std::string& who) {
+                                   return f.Skip(t, p, o, who);
+                                 });
+              }));
   for (const bool pause : {true, false}) {
     router->Add("POST",
                 std::string("/v1/flows/{flow}/groups/{group}/") + (pause ? "pause" : "resume"),

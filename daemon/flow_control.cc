@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "daemon/client_properties.h"
@@ -426,7 +427,18 @@ absl::Status FlowController::ApplyLocked(const FlowState& s) {
       result = unit.status();
     }
   }
-  if (forward) forward->SetPaused(s.phase == Phase::kPaused);
+  if (forward) {
+    forward->SetPaused(s.phase == Phase::kPaused);
+    std::map<SourcePartition, int64_t> skips;
+    for (const auto& [key, offset] : s.skips) {
+      const size_t colon = key.rfind(':');
+      if (colon == std::string::npos) continue;
+      int32_t partition = 0;
+      if (!absl::SimpleAtoi(key.substr(colon + 1), &partition)) continue;
+      skips[SourcePartition{key.substr(0, colon), partition}] = offset;
+    }
+    forward->SetSkips(std::move(skips));
+  }
   for (const auto& unit : {forward, reverse}) {
     if (!unit) continue;
     if (auto* gs = unit->offsets().group_sync(); gs != nullptr) {
@@ -695,6 +707,54 @@ OpResult FlowController::PauseGroup(const std::string& group, bool paused, const
   return {
       absl::OkStatus(),
       {{"group", group}, {"sync_paused", paused}, {"changed", changed}, {"paused_groups", groups}}};
+}
+
+OpResult FlowController::Skip(const std::string& topic, int32_t partition, int64_t offset,
+                              const std::string& who) {
+  OpResult refused;
+  auto op = BeginOp("skip", refused);
+  if (!op) return refused;
+  OpName clear{mu_, op_name_};
+  FlowState s = Current();
+  if (s.phase != Phase::kRunning && s.phase != Phase::kPaused) {
+    return Fail(absl::FailedPreconditionError(
+        absl::StrCat("flow ", flow_.name(), " is ", control::PhaseName(s.phase),
+                     "; records are skipped only on a running or paused flow")));
+  }
+  const std::string key = control::PartitionKey(topic, partition);
+  // Where this instance holds the partition: is it stopped at exactly that record?
+  json here = nullptr;
+  if (auto unit = Forward(); unit) {
+    for (const auto& p : unit->Status().partitions) {
+      if (p.source.topic != topic || p.source.partition != partition) continue;
+      here = {{"stopped", p.stopped}, {"stop_offset", p.stop_offset}, {"position", p.position}};
+      if (p.stopped && p.stop_offset != offset) {
+        return Fail(absl::FailedPreconditionError(
+            absl::StrCat(key, " is stopped at source offset ", p.stop_offset, ", not ", offset,
+                         "; skip exactly the record it stopped at")));
+      }
+      if (!p.stopped && p.position > offset) {
+        return Fail(absl::FailedPreconditionError(absl::StrCat(
+            key, " is already past source offset ", offset, " (next: ", p.position, ")")));
+      }
+    }
+  }
+  auto it = s.skips.find(key);
+  const bool changed = it == s.skips.end() || it->second != offset;
+  if (changed) {
+    s.skips[key] = offset;
+    s.changed_by = who;
+    s.reason = absl::StrCat("skip ", key, " offset ", offset);
+    if (absl::Status st = Commit(s); !st.ok()) return Fail(st);
+  }
+  return {absl::OkStatus(),
+          {{"partition", key},
+           {"offset", offset},
+           {"changed", changed},
+           {"here", here},
+           {"note",
+            "the record is passed over where the partition reaches it and counted in "
+            "kmirror_records_lost_total"}}};
 }
 
 absl::Status FlowController::WaitForZeroLag(FlowUnit& unit, std::chrono::milliseconds timeout,

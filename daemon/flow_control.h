@@ -103,6 +103,11 @@ class FlowController {
   OpResult Failover(bool planned, std::chrono::milliseconds timeout, const std::string& who);
   OpResult Failback(const FailbackOptions& options, const std::string& who);
   OpResult SwitchBack(std::chrono::milliseconds timeout, const std::string& who);
+  // Gives up the record at `offset` of a source partition (kmirrorctl skip), persisted so that
+  // every instance passes over it. Refused when this instance holds the partition stopped at
+  // another offset or already past it.
+  OpResult Skip(const std::string& topic, int32_t partition, int64_t offset,
+                const std::string& who);
   OpResult PauseGroup(const std::string& group, bool paused, const std::string& who);
   OpResult Drill(const DrillOptions& options, const std::string& who);
 

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -46,6 +47,7 @@ class FlowUnit {
   // Applies new topic filters (SIGHUP). Errors leave the old filters in place.
   absl::Status Reload(const config::FlowConfig& f);
   void SetPaused(bool paused) { runner_->SetPaused(paused); }
+  void SetSkips(std::map<SourcePartition, int64_t> skips) { runner_->SetSkips(std::move(skips)); }
   void RequestDiscovery() { runner_->RequestDiscovery(); }
   replication::FlowStatus Status() const { return runner_->Status(); }
   bool Ready() const { return runner_->Ready(); }

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "lib/control/client.h"
 #include "lib/mm2import/mm2_import.h"
 
@@ -138,11 +139,28 @@ void PrintTable(const std::vector<std::string>& header,
 void PrintStatus(const json& body) {
   std::printf("instance %s\n", Num(body.value("instance", json())).c_str());
   std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> stopped;
   for (const auto& f : Field(body, "flows")) {
     for (const char* which : {"replication", "reverse_replication"}) {
       const bool reverse = std::string(which) == "reverse_replication";
       if (reverse && !f.contains(which)) continue;
       const json r = f.value(which, json::object());
+      for (const auto& p : Field(r, "partitions")) {
+        if (!p.value("stopped", false)) continue;
+        const std::string partition = Num(p["topic"]) + ":" + Num(p["partition"]);
+        const int64_t at = p.value("stop_offset", int64_t{-1});
+        std::string line = "  STOPPED " + Num(r.value("flow", f["flow"])) + " " + partition;
+        if (at >= 0) line += " at source offset " + std::to_string(at);
+        line += ": " + Num(p["stop_reason"]);
+        if (at >= 0) {
+          line +=
+              "\n    fix the cause and restart kmirrord to retry, or give the record up: "
+              "kmirrorctl skip --flow \"" +
+              Num(r.value("flow", f["flow"])) + "\" --partition " + partition + " --offset " +
+              std::to_string(at);
+        }
+        stopped.push_back(std::move(line));
+      }
       std::string hb = "-";
       if (r.contains("heartbeats")) {
         for (const auto& [up, h] : r["heartbeats"].items()) {
@@ -181,6 +199,7 @@ void PrintStatus(const json& body) {
   PrintTable({"FLOW", "PHASE", "PARTITIONS", "LAG", "LAG(s)", "CHECKPOINT-AGE(s)", "HEARTBEAT-AGE",
               "OPERATION"},
              rows);
+  for (const std::string& line : stopped) std::printf("%s\n", line.c_str());
 }
 
 void PrintMarks(const json& marks) {
@@ -341,6 +360,17 @@ int main(int argc, char** argv) {
   groups->add_option("group", group, "consumer group")->required();
   groups->add_flag("--resume", group_resume, "sync the group again");
 
+  std::string skip_partition;
+  int64_t skip_offset = -1;
+  CLI::App* skip = app.add_subcommand(
+      "skip",
+      "give up the record a stopped partition is stuck at (the target refuses it): the partition "
+      "continues after it, the record is counted as lost and the action audited");
+  add_flow(skip);
+  skip->add_option("--partition", skip_partition, "the source partition as TOPIC:N")->required();
+  skip->add_option("--offset", skip_offset, "the source offset it stopped at (kmirrorctl status)")
+      ->required();
+
   std::string mm2_input, mm2_output;
   CLI::App* import_mm2 = app.add_subcommand(
       "import-mm2", "convert a MirrorMaker 2 dedicated-mode properties file into kmirrord TOML");
@@ -429,6 +459,18 @@ int main(int argc, char** argv) {
     } else if (*audit) {
       method = "GET";
       path = base + "/audit?limit=" + std::to_string(limit);
+    } else if (*skip) {
+      const size_t colon = skip_partition.rfind(':');
+      int partition = -1;
+      if (colon == std::string::npos || colon == 0 ||
+          !absl::SimpleAtoi(skip_partition.substr(colon + 1), &partition) || partition < 0) {
+        return usage("--partition: expected TOPIC:N, got \"" + skip_partition + "\"");
+      }
+      if (skip_offset < 0) return usage("--offset: must be a source offset >= 0");
+      path = base + "/skip";
+      body = {{"topic", skip_partition.substr(0, colon)},
+              {"partition", partition},
+              {"offset", skip_offset}};
     } else if (*groups) {
       verb = "group-sync";
       path = base + "/groups/" + kmirror::control::PathSegment(group) +

@@ -641,6 +641,21 @@ Section<S> MakeSection(std::string name, std::vector<Field<S>> fields) {
   return Section<S>{std::move(name), std::move(fields)};
 }
 
+// Producer settings kmirror decides itself: with any other value a refused or timed-out record
+// could leave a gap on the target or a record written twice (docs/replication.md, "No gap").
+Reserved WithManagedProducerKeys(Reserved reserved) {
+  const std::string why =
+      "kmirror sets this producer property itself (idempotence with acks=all, the gapless "
+      "guarantee, no delivery timeout, no transactions): another value could leave a silent gap "
+      "on the target (docs/replication.md)";
+  for (const char* key : {"enable.idempotence", "enable.gapless.guarantee", "acks",
+                          "request.required.acks", "message.timeout.ms", "delivery.timeout.ms",
+                          "transactional.id", "retries", "message.send.max.retries"}) {
+    reserved.emplace(key, why);
+  }
+  return reserved;
+}
+
 constexpr int64_t kMiB = int64_t{1} << 20;
 constexpr int64_t kGiB = int64_t{1} << 30;
 
@@ -705,8 +720,9 @@ const Section<ClusterConfig>& ClusterSection() {
                  "Comma-separated host:port list of the cluster's brokers.", BootstrapServers),
           PropertiesDef<S>(
               "kafka", &S::kafka, &S::kafka_secret_refs,
-              {{"bootstrap.servers", "set bootstrap_servers in the cluster's table instead"},
-               {"group.id", "set group_id in [[flows]] instead"}},
+              WithManagedProducerKeys(
+                  {{"bootstrap.servers", "set bootstrap_servers in the cluster's table instead"},
+                   {"group.id", "set group_id in [[flows]] instead"}}),
               "librdkafka properties for every client of this cluster; values may be "
               "{ file = \"path\" } or { env = \"NAME\" }."),
       }));
@@ -835,8 +851,9 @@ const Section<FlowConfig>& FlowSection() {
               "librdkafka properties for this flow's consumers; override the cluster's."),
           PropertiesDef<S>(
               "target_kafka", &S::target_kafka, &S::target_kafka_secret_refs,
-              {{"bootstrap.servers",
-                "set bootstrap_servers in the target cluster's table instead"}},
+              WithManagedProducerKeys({{"bootstrap.servers",
+                                        "set bootstrap_servers in the target cluster's table "
+                                        "instead"}}),
               "librdkafka properties for this flow's producers; override the cluster's."),
       }));
   return *section;

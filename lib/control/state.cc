@@ -65,7 +65,8 @@ json ToJson(const FlowState& s) {
               {"reverse_start", s.reverse_start},
               {"resume_floor", s.resume_floor},
               {"divergence", s.divergence},
-              {"paused_groups", s.paused_groups}};
+              {"paused_groups", s.paused_groups},
+              {"skips", s.skips}};
 }
 
 absl::StatusOr<FlowState> FlowStateFromJson(const json& j) {
@@ -99,6 +100,7 @@ absl::StatusOr<FlowState> FlowStateFromJson(const json& j) {
     s.resume_floor = j.value("resume_floor", json::object()).get<std::map<std::string, int64_t>>();
     s.divergence = j.value("divergence", json());
     s.paused_groups = j.value("paused_groups", json::array()).get<std::set<std::string>>();
+    s.skips = j.value("skips", json::object()).get<std::map<std::string, int64_t>>();
     return s;
   } catch (const json::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("flow state: ", e.what()));

@@ -72,6 +72,9 @@ struct FlowState {
   // Consumer groups whose offsets are not synced into the target (operators pause them before
   // starting consumers there).
   std::set<std::string> paused_groups;
+  // Records an operator gave up (kmirrorctl skip): "topic:partition" -> the skipped source
+  // offset. Every instance passes over exactly that record and counts it as lost.
+  std::map<std::string, int64_t> skips;
 
   bool operator==(const FlowState&) const = default;
 };

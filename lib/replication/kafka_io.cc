@@ -44,6 +44,9 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(kafka::Properti
   properties.Set("auto.offset.reset", "error");
   SetDefault(properties, "partition.assignment.strategy", "cooperative-sticky");
   SetDefault(properties, "enable.partition.eof", "false");
+  // Records of aborted transactions are not copied (librdkafka's default, stated here); a flow's
+  // source_kafka may set read_uncommitted to copy everything (docs/replication.md).
+  SetDefault(properties, "isolation.level", "read_committed");
   std::unique_ptr<KafkaSource> source(new KafkaSource());
   KafkaSource* raw = source.get();
   auto consumer = kafka::Consumer::Create(
@@ -145,20 +148,12 @@ absl::Status KafkaSource::Close() { return consumer_->Close(); }
 
 // ---- KafkaSink --------------------------------------------------------------------------------
 
-const std::vector<std::string>& KafkaSink::ManagedProperties() {
-  static const auto* keys = new std::vector<std::string>{
-      "enable.idempotence",    "enable.gapless.guarantee", "acks",
-      "request.required.acks", "message.timeout.ms",       "delivery.timeout.ms",
-      "transactional.id",      "message.send.max.retries", "retries",
-  };
-  return *keys;
-}
-
 absl::StatusOr<std::unique_ptr<KafkaSink>> KafkaSink::Create(kafka::Properties properties,
                                                              kafka::StatsCallback on_stats) {
   // No loss, order kept, no duplicates from retries, no gap: idempotence with acks=all, the
   // gapless guarantee (a refused record fails everything behind it instead of letting later
   // batches land), and retries for as long as it takes (the in-flight bound stops fetching).
+  // lib/config refuses configurations that set these.
   properties.Set("enable.idempotence", "true");
   properties.Set("enable.gapless.guarantee", "true");
   properties.Set("acks", "all");

@@ -66,10 +66,6 @@ class KafkaSink : public SinkClient {
   absl::Status Fatal() const override;
   absl::Status Reset() override;
 
-  // The producer settings kmirror decides for the no-gap guarantee (docs/replication.md); a
-  // configuration that sets one of them is refused.
-  static const std::vector<std::string>& ManagedProperties();
-
  private:
   KafkaSink() = default;
   absl::Status NewProducer();

@@ -4,6 +4,7 @@
 #include <functional>
 #include <random>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace kmirror::sandbox {
@@ -231,6 +232,28 @@ int16_t ClusterState::PopInjectedError(int16_t api_key) {
   int16_t e = it->second.front();
   it->second.pop_front();
   return e;
+}
+
+void ClusterState::PushProduceErrors(const std::string& topic, int32_t partition,
+                                     const std::vector<int16_t>& errors) {
+  auto& q = produce_errors_[{topic, partition}];
+  q.insert(q.end(), errors.begin(), errors.end());
+}
+
+int16_t ClusterState::PopProduceError(const std::string& topic, int32_t partition) {
+  auto it = produce_errors_.find({topic, partition});
+  if (it == produce_errors_.end()) return 0;
+  int16_t e = it->second.front();
+  it->second.pop_front();
+  if (it->second.empty()) produce_errors_.erase(it);
+  return e;
+}
+
+int64_t ClusterState::MaxMessageBytes(const TopicInfo& t) const {
+  auto it = t.configs.find("max.message.bytes");
+  int64_t v = 0;
+  if (it != t.configs.end() && absl::SimpleAtoi(it->second, &v)) return v;
+  return 1048588;  // Kafka's default (message.max.bytes)
 }
 
 }  // namespace kmirror::sandbox

@@ -64,10 +64,12 @@ constexpr int16_t kNone = 0;
 constexpr int16_t kUnknownServerError = -1;
 constexpr int16_t kUnknownTopicOrPartition = 3;
 constexpr int16_t kLeaderNotAvailable = 5;
+constexpr int16_t kMessageTooLarge = 10;
 constexpr int16_t kOffsetMetadataTooLarge = 12;
 constexpr int16_t kCoordinatorNotAvailable = 15;
 constexpr int16_t kNotCoordinator = 16;
 constexpr int16_t kInvalidTopic = 17;
+constexpr int16_t kNotEnoughReplicas = 19;
 constexpr int16_t kInvalidGroupId = 24;
 constexpr int16_t kUnsupportedVersion = 35;
 constexpr int16_t kTopicAlreadyExists = 36;
@@ -123,6 +125,14 @@ class ClusterState {
   void PushInjectedErrors(int16_t api_key, const std::vector<int16_t>& errors);
   // Next injected error for this API, 0 when none.
   int16_t PopInjectedError(int16_t api_key);
+  // Errors for the next Produce requests that carry records for one partition (the broker's
+  // verdict on that partition's batch: MESSAGE_TOO_LARGE, INVALID_TIMESTAMP, ...).
+  void PushProduceErrors(const std::string& topic, int32_t partition,
+                         const std::vector<int16_t>& errors);
+  int16_t PopProduceError(const std::string& topic, int32_t partition);
+  bool HasProduceErrors() const { return !produce_errors_.empty(); }
+  // The topic's max.message.bytes (its override, else Kafka's default 1048588).
+  int64_t MaxMessageBytes(const TopicInfo& t) const;
 
  private:
   ClusterOptions options_;
@@ -134,6 +144,7 @@ class ClusterState {
   GroupRegistry groups_;
   std::map<std::pair<int8_t, std::string>, int32_t> coordinators_;
   std::map<int16_t, std::deque<int16_t>> injected_errors_;
+  std::map<std::pair<std::string, int32_t>, std::deque<int16_t>> produce_errors_;
 };
 
 // Kafka's topic name rule: 1..249 of [a-zA-Z0-9._-], not "." or "..". nullopt if legal.

@@ -102,6 +102,18 @@ std::pair<int, std::string> ControlServer::Route(Sandbox* sandbox, const std::st
   }
   int32_t partition = 0;
   if (parts.size() == 8 && parts[3] == "topics" && parts[5] == "partitions" &&
+      absl::SimpleAtoi(parts[6], &partition) && parts[7] == "produce-errors") {
+    if (!args.contains("errors") || !args["errors"].is_array()) {
+      return Error(400, "produce-errors needs {\"errors\": [<int>...]}");
+    }
+    std::vector<int16_t> errors;
+    for (const auto& e : args["errors"]) {
+      if (!e.is_number_integer()) return Error(400, "errors must be integers");
+      errors.push_back(static_cast<int16_t>(e.get<int>()));
+    }
+    return FromStatus(c->InjectProduceErrors(parts[4], partition, errors));
+  }
+  if (parts.size() == 8 && parts[3] == "topics" && parts[5] == "partitions" &&
       absl::SimpleAtoi(parts[6], &partition) && parts[7] == "leader") {
     auto broker = int_arg("broker");
     if (!broker) return Error(400, "leader needs {\"broker\": <int>}");

@@ -943,9 +943,67 @@ std::optional<std::string> Handlers::OffsetFetch(int16_t v, std::string_view bod
   return w.Take();
 }
 
+// Produce v0-7: a partition whose batch a broker would refuse (larger than the topic's
+// max.message.bytes, or an error injected for it) is answered here with that error. The mock
+// cannot apply part of a request, so the request's other partitions get NOT_ENOUGH_REPLICAS, a
+// retriable error: the client sends them again, as after a broker-side failure. Nothing of the
+// request reaches the mock, so the idempotent producer's sequence there stays where it was and a
+// later batch of the refused partition gets OUT_OF_ORDER_SEQUENCE_NUMBER, as from Kafka.
+std::optional<std::string> Handlers::ProduceRefusals(const RequestHeader& h,
+                                                     std::string_view body) {
+  const int16_t v = h.api_version;
+  if (v > 7) return std::nullopt;
+  WireReader r(body);
+  if (v >= 3) r.NullableString();  // transactional id
+  const int16_t acks = r.Int16();
+  r.Int32();  // timeout
+  if (!r.ok() || acks == 0) return std::nullopt;
+  struct Part {
+    int32_t partition;
+    int16_t error;
+  };
+  std::vector<std::pair<std::string, std::vector<Part>>> topics;
+  bool refused = false;
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const int32_t n = r.Int32();
+  for (int32_t i = 0; i < n && r.ok(); ++i) {
+    auto& [name, parts] = topics.emplace_back(r.String(), std::vector<Part>{});
+    const TopicInfo* t = state_->Topic(name);
+    const int32_t np = r.Int32();
+    for (int32_t j = 0; j < np && r.ok(); ++j) {
+      const int32_t partition = r.Int32();
+      const int32_t size = r.Int32();
+      if (size > 0) r.Skip(static_cast<size_t>(size));
+      int16_t error = state_->HasProduceErrors() ? state_->PopProduceError(name, partition) : 0;
+      if (error == err::kNone && t != nullptr && size > state_->MaxMessageBytes(*t)) {
+        error = err::kMessageTooLarge;
+      }
+      refused = refused || error != err::kNone;
+      parts.push_back(Part{partition, error});
+    }
+  }
+  if (!r.ok() || !refused) return std::nullopt;
+  WireWriter w;
+  w.Int32(static_cast<int32_t>(topics.size()));
+  for (const auto& [name, parts] : topics) {
+    w.String(name);
+    w.Int32(static_cast<int32_t>(parts.size()));
+    for (const Part& p : parts) {
+      w.Int32(p.partition);
+      w.Int16(p.error != err::kNone ? p.error : err::kNotEnoughReplicas);
+      w.Int64(-1);              // base offset
+      if (v >= 2) w.Int64(-1);  // log append time
+      if (v >= 5) w.Int64(-1);  // log start offset
+    }
+  }
+  if (v >= 1) WriteThrottle(w);
+  return w.Take();
+}
+
 std::optional<std::string> Handlers::HandleInsteadOfForwarding(const RequestHeader& h,
                                                                std::string_view body,
                                                                const ClientInfo& client) {
+  if (h.api_key == api::kProduce) return ProduceRefusals(h, body);
   if (h.api_key != api::kOffsetCommit) return std::nullopt;
   auto req = ParseOffsetCommit(h.api_version, body);
   if (!req) return std::nullopt;  // the mock judges what the front-end cannot parse

@@ -75,6 +75,8 @@ class Handlers {
   // answered here, as Kafka's coordinator accepts it; the mock would refuse it with
   // UNKNOWN_MEMBER_ID once the group has ever had members. Injected OffsetCommit errors are
   // returned here as well.
+  // Produce: a partition's batch that a broker would refuse (over the topic's
+  // max.message.bytes, or an error injected for that partition) is answered here.
   std::optional<std::string> HandleInsteadOfForwarding(const RequestHeader& h,
                                                        std::string_view body,
                                                        const ClientInfo& client);
@@ -85,6 +87,7 @@ class Handlers {
                        const ClientInfo& client);
 
  private:
+  std::optional<std::string> ProduceRefusals(const RequestHeader& h, std::string_view body);
   std::optional<std::string> ApiVersions(const RequestHeader& h);
   std::optional<std::string> Metadata(int16_t v, std::string_view body);
   std::optional<std::string> FindCoordinator(int16_t v, std::string_view body);

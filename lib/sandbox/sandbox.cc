@@ -310,6 +310,18 @@ absl::Status Cluster::MoveLeader(const std::string& topic, int32_t partition, in
   return state_->MoveLeader(topic, partition, broker_id);
 }
 
+absl::Status Cluster::InjectProduceErrors(const std::string& topic, int32_t partition,
+                                          const std::vector<int16_t>& errors) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const TopicInfo* t = state_->Topic(topic);
+  if (t == nullptr) return absl::NotFoundError("no topic " + topic);
+  if (partition < 0 || partition >= t->partitions()) {
+    return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partition ", partition));
+  }
+  state_->PushProduceErrors(topic, partition, errors);
+  return absl::OkStatus();
+}
+
 absl::Status Cluster::CreateTopic(const std::string& topic, int32_t partitions, int16_t rf,
                                   const std::map<std::string, std::string>& configs) {
   if (auto bad = ValidateTopicName(topic)) return absl::InvalidArgumentError(*bad);

@@ -52,6 +52,10 @@ class Cluster {
   absl::Status InjectErrors(int16_t api_key, const std::vector<int16_t>& errors,
                             std::optional<int32_t> broker_id = std::nullopt);
   absl::Status MoveLeader(const std::string& topic, int32_t partition, int32_t broker_id);
+  // The next Produce requests carrying records for topic[partition] are refused for that
+  // partition with these error codes, in order (e.g. 10 MESSAGE_TOO_LARGE, 32 INVALID_TIMESTAMP).
+  absl::Status InjectProduceErrors(const std::string& topic, int32_t partition,
+                                   const std::vector<int16_t>& errors);
   // Creates a topic as CreateTopics would (configs validated); for fixtures and the demo.
   absl::Status CreateTopic(const std::string& topic, int32_t partitions, int16_t rf = -1,
                            const std::map<std::string, std::string>& configs = {});

@@ -1003,5 +1003,44 @@ TEST_F(SandboxAdminTest, InjectedCreateTopicsErrorsFailTheNextRequestsOnly) {
   }
 }
 
+TEST_F(SandboxAdminTest, ProduceIsRefusedPerPartitionAsABrokerWould) {
+  CreateTopic("refusing", 2, 3);
+  auto altered =
+      admin_->AlterConfigs({AlterConfigsResource{{ConfigResourceType::kTopic, "refusing"},
+                                                 {{"max.message.bytes", "20000"}}}},
+                           kAdminTimeout);
+  ASSERT_TRUE(altered.ok()) << altered.status();
+  std::unique_ptr<Producer> producer =
+      MakeProducer({{"message.max.bytes", "5000000"}, {"linger.ms", "0"}});
+  ASSERT_NE(producer, nullptr);
+  auto produce = [&](int32_t partition, size_t bytes, size_t index) {
+    ProduceRecord r;
+    r.topic = "refusing";
+    r.partition = partition;
+    r.value = std::string(bytes, 'x');
+    r.opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(index));
+    ASSERT_OK(producer->Produce(r));
+    ASSERT_OK(producer->Flush(kWait));
+  };
+  // A batch over the topic's max.message.bytes: MESSAGE_TOO_LARGE; a smaller one lands.
+  produce(0, 30000, 0);
+  produce(0, 100, 1);
+  // An injected verdict for one partition fails its next batch only; the other is not touched.
+  ASSERT_OK(cluster_->InjectProduceErrors("refusing", 1, {32}));  // INVALID_TIMESTAMP
+  produce(1, 100, 2);
+  produce(1, 100, 3);
+  produce(0, 100, 4);
+  EXPECT_EQ(cluster_->InjectProduceErrors("refusing", 7, {32}).code(), absl::StatusCode::kNotFound);
+  ASSERT_EQ(delivered_.size(), 5u);
+  EXPECT_EQ(KafkaCode(delivered_[0].status), 10) << delivered_[0].status;
+  EXPECT_TRUE(delivered_[1].status.ok()) << delivered_[1].status;
+  EXPECT_EQ(delivered_[1].offset, 0);
+  EXPECT_EQ(KafkaCode(delivered_[2].status), 32) << delivered_[2].status;
+  EXPECT_TRUE(delivered_[3].status.ok()) << delivered_[3].status;
+  EXPECT_EQ(delivered_[3].offset, 0) << "the refused batch was not written";
+  EXPECT_TRUE(delivered_[4].status.ok()) << delivered_[4].status;
+  EXPECT_EQ(delivered_[4].offset, 1);
+}
+
 }  // namespace
 }  // namespace kmirror::sandbox

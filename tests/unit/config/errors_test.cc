@@ -346,5 +346,23 @@ listen = "nope"
   EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 4);
 }
 
+TEST(ConfigErrorsTest, ProducerSettingsThatCouldLeaveAGapAreRefusedWithTheirKey) {
+  auto errors = Errors(Flow(R"(
+[flows.target_kafka]
+acks = "1"
+"message.timeout.ms" = 30000
+"enable.gapless.guarantee" = false
+)") + R"(
+[clusters.B.kafka]
+"enable.idempotence" = false
+)");
+  ASSERT_EQ(errors.size(), 4u);
+  EXPECT_THAT(errors[0], StartsWith(R"(clusters.B.kafka."enable.idempotence": kmirror sets this)"));
+  EXPECT_THAT(errors, ::testing::Contains(StartsWith("flows[0].target_kafka.acks: kmirror sets")));
+  EXPECT_THAT(errors, ::testing::Contains(StartsWith(
+                          R"(flows[0].target_kafka."message.timeout.ms": kmirror sets)")));
+  EXPECT_THAT(errors, ::testing::Contains(HasSubstr("silent gap")));
+}
+
 }  // namespace
 }  // namespace kmirror::config
