@@ -78,6 +78,7 @@ constexpr int16_t kInvalidReplicationFactor = 38;
 constexpr int16_t kInvalidReplicaAssignment = 39;
 constexpr int16_t kInvalidConfig = 40;
 constexpr int16_t kInvalidRequest = 42;
+constexpr int16_t kOutOfOrderSequenceNumber = 45;
 constexpr int16_t kGroupIdNotFound = 69;
 }  // namespace err
 
@@ -131,6 +132,17 @@ class ClusterState {
                          const std::vector<int16_t>& errors);
   int16_t PopProduceError(const std::string& topic, int32_t partition);
   bool HasProduceErrors() const { return !produce_errors_.empty(); }
+  // An idempotent producer's batch refused on a partition: Kafka then refuses that producer's
+  // later batches there (OUT_OF_ORDER_SEQUENCE_NUMBER) until the refused sequence is sent again.
+  // The mock checks sequences only for transactional producers, so the front-end keeps this.
+  struct RefusedSequence {
+    int64_t producer_id = -1;
+    int16_t epoch = -1;
+    int32_t base_sequence = -1;
+  };
+  std::map<std::pair<std::string, int32_t>, RefusedSequence>& refused_sequences() {
+    return refused_sequences_;
+  }
   // The topic's max.message.bytes (its override, else Kafka's default 1048588).
   int64_t MaxMessageBytes(const TopicInfo& t) const;
 
@@ -145,6 +157,7 @@ class ClusterState {
   std::map<std::pair<int8_t, std::string>, int32_t> coordinators_;
   std::map<int16_t, std::deque<int16_t>> injected_errors_;
   std::map<std::pair<std::string, int32_t>, std::deque<int16_t>> produce_errors_;
+  std::map<std::pair<std::string, int32_t>, RefusedSequence> refused_sequences_;
 };
 
 // Kafka's topic name rule: 1..249 of [a-zA-Z0-9._-], not "." or "..". nullopt if legal.

@@ -948,7 +948,8 @@ std::optional<std::string> Handlers::OffsetFetch(int16_t v, std::string_view bod
 // cannot apply part of a request, so the request's other partitions get NOT_ENOUGH_REPLICAS, a
 // retriable error: the client sends them again, as after a broker-side failure. Nothing of the
 // request reaches the mock, so the idempotent producer's sequence there stays where it was and a
-// later batch of the refused partition gets OUT_OF_ORDER_SEQUENCE_NUMBER, as from Kafka.
+// later batch of the refused partition gets OUT_OF_ORDER_SEQUENCE_NUMBER, as from Kafka (the
+// front-end keeps that state: the mock checks sequences for transactional producers only).
 std::optional<std::string> Handlers::ProduceRefusals(const RequestHeader& h,
                                                      std::string_view body) {
   const int16_t v = h.api_version;
@@ -973,10 +974,40 @@ std::optional<std::string> Handlers::ProduceRefusals(const RequestHeader& h,
     for (int32_t j = 0; j < np && r.ok(); ++j) {
       const int32_t partition = r.Int32();
       const int32_t size = r.Int32();
+      std::string_view records = r.rest().substr(0, size > 0 ? static_cast<size_t>(size) : 0);
       if (size > 0) r.Skip(static_cast<size_t>(size));
-      int16_t error = state_->HasProduceErrors() ? state_->PopProduceError(name, partition) : 0;
+      // The first batch's producer id, epoch and base sequence (record batch v2 header).
+      ClusterState::RefusedSequence batch;
+      if (records.size() >= 61 && records[16] == 2) {
+        WireReader b(records.substr(43, 18));
+        batch.producer_id = b.Int64();
+        batch.epoch = b.Int16();
+        batch.base_sequence = b.Int32();
+      }
+      int16_t error = err::kNone;
+      auto& refused_seqs = state_->refused_sequences();
+      auto seq = refused_seqs.empty() ? refused_seqs.end() : refused_seqs.find({name, partition});
+      if (seq != refused_seqs.end()) {
+        const bool same_producer = seq->second.producer_id == batch.producer_id &&
+                                   seq->second.epoch == batch.epoch && batch.producer_id >= 0;
+        if (!same_producer) {
+          refused_seqs.erase(seq);
+          seq = refused_seqs.end();
+        } else if (batch.base_sequence > seq->second.base_sequence) {
+          error = err::kOutOfOrderSequenceNumber;
+        }
+      }
+      if (error == err::kNone && state_->HasProduceErrors()) {
+        error = state_->PopProduceError(name, partition);
+      }
       if (error == err::kNone && t != nullptr && size > state_->MaxMessageBytes(*t)) {
         error = err::kMessageTooLarge;
+      }
+      if (error != err::kNone && error != err::kOutOfOrderSequenceNumber &&
+          batch.producer_id >= 0 && batch.base_sequence >= 0) {
+        refused_seqs[{name, partition}] = batch;
+      } else if (error == err::kNone && seq != refused_seqs.end()) {
+        refused_seqs.erase(seq);  // the refused sequence came again and passed
       }
       refused = refused || error != err::kNone;
       parts.push_back(Part{partition, error});

@@ -1,0 +1,171 @@
+// The data path under target refusals, as processes: the sandbox clusters and kmirrord each in
+// their own process, faults from the sandbox (a batch over the target topic's max.message.bytes),
+// SIGKILL, and an independent reader checking the target record by record.
+#include <signal.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "lib/kafka/producer.h"
+#include "tests/support/two_clusters.h"
+
+namespace kmirror::testing {
+namespace {
+
+using nlohmann::json;
+
+// CPU seconds (user + system) the process has used.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+class DataPathTest : public TwoClusterTest {
+ protected:
+  json Ctl(Kmirrord& k, std::vector<std::string> args, int* exit_code = nullptr) {
+    std::vector<std::string> argv = {BinPath("kmirrorctl"), "--socket", k.socket_path(), "--json"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = RunCommand(argv, "", std::chrono::seconds(60));
+    if (exit_code != nullptr) *exit_code = r.exit_code;
+    return json::parse(r.out, nullptr, false);
+  }
+  // The source offsets B's copy of topic[partition] holds, in order.
+  std::vector<int64_t> CopiedOffsets(const std::string& topic, int32_t partition, int partitions) {
+    std::vector<int64_t> out;
+    auto copies = ReadAll(sb_->Bootstrap("B"), "A." + topic, partitions);
+    for (const Copy& c : copies[partition]) {
+      auto p = ProvenanceOf(c);
+      out.push_back(p ? p->offset.value : -1);
+    }
+    return out;
+  }
+  static std::vector<int64_t> Range(int64_t from, int64_t to, int64_t except = -1) {
+    std::vector<int64_t> out;
+    for (int64_t i = from; i < to; ++i) {
+      if (i != except) out.push_back(i);
+    }
+    return out;
+  }
+  void WriteSmall(const std::string& topic, int32_t partition, int n) {
+    std::vector<kafka::ProduceRecord> records;
+    for (int i = 0; i < n; ++i) {
+      kafka::ProduceRecord r;
+      r.topic = topic;
+      r.partition = partition;
+      r.key = "k" + std::to_string(i);
+      r.value = std::string(100, static_cast<char>('a' + i % 26));
+      records.push_back(std::move(r));
+    }
+    Write("A", records);
+  }
+  // One record whose batch fits A's max.message.bytes (1048588, Kafka's default) but not once
+  // the provenance header is added: B refuses the copy with MESSAGE_TOO_LARGE.
+  void WriteBorderline(const std::string& topic, int32_t partition) {
+    auto p = kafka::Producer::Create(
+        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap("A")},
+                          {"message.max.bytes", "2000000"}},
+        [](const kafka::DeliveryReport& dr) { ASSERT_TRUE(dr.status.ok()) << dr.status; });
+    ASSERT_TRUE(p.ok()) << p.status();
+    kafka::ProduceRecord r;
+    r.topic = topic;
+    r.partition = partition;
+    r.value = std::string(1048500, 'B');  // batch: 61 B header + 11 B record framing + value
+    ASSERT_TRUE((*p)->Produce(r).ok());
+    ASSERT_TRUE((*p)->Flush(std::chrono::seconds(20)).ok());
+  }
+};
+
+constexpr char kStopped[] =
+    "kmirror_partition_stopped{flow=\"A->B\",partition=\"0\",topic=\"orders\"}";
+constexpr char kLost[] =
+    "kmirror_records_lost_total{flow=\"A->B\",partition=\"0\",topic=\"orders\"}";
+
+TEST_F(DataPathTest, ARefusedRecordStopsItsPartitionThereAcrossSigkillUntilTheOperatorSkipsIt) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 2, 3).ok());
+  WriteSmall("orders", 0, 50);   // offsets 0..49
+  WriteBorderline("orders", 0);  // offset 50
+  WriteSmall("orders", 0, 50);   // offsets 51..100
+  WriteSmall("orders", 1, 100);
+  Kmirrord k(dir_.path(), FlowConfig(*sb_));
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return k.Sample(kStopped) == 1.0; }, std::chrono::seconds(90)))
+      << k.Log();
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 1, 2).size() == 100; })) << k.Log();
+  // No silent gap: partition 0 holds exactly what came before the refused record.
+  EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, 50));
+  EXPECT_EQ(CopiedOffsets("orders", 1, 2), Range(0, 100));
+  // The stop says where and why, in the status an operator reads.
+  json status = Ctl(k, {"status"});
+  bool shown = false;
+  for (const auto& p : status["flows"][0]["replication"]["partitions"]) {
+    if (p["topic"] == "orders" && p["partition"] == 0) {
+      shown = true;
+      EXPECT_TRUE(p["stopped"].get<bool>());
+      EXPECT_EQ(p["stop_offset"], 50);
+      EXPECT_NE(p["stop_reason"].get<std::string>().find("MSG_SIZE_TOO_LARGE"), std::string::npos)
+          << p.dump();
+    }
+  }
+  EXPECT_TRUE(shown) << status.dump();
+
+  // While stopped, the daemon is quiet: little CPU and few log lines.
+  const double cpu_before = CpuSeconds(k.proc().pid());
+  const size_t log_before = k.Log().size();
+  std::this_thread::sleep_for(std::chrono::seconds(10));  // a measurement window, not a wait
+  const double cpu = CpuSeconds(k.proc().pid()) - cpu_before;
+  const size_t log_growth = k.Log().size() - log_before;
+  std::printf("while stopped: %.2f CPU s and %zu log bytes in 10 s\n", cpu, log_growth);
+  EXPECT_LT(cpu, 2.0);
+  EXPECT_LT(log_growth, 16u * 1024);
+
+  // SIGKILL and restart: the new process reads the same tail and stops at the same record.
+  k.proc().Signal(SIGKILL);
+  k.proc().Wait(std::chrono::seconds(10));
+  WriteSmall("orders", 0, 10);  // offsets 101..110, written while kmirrord is down
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return k.Sample(kStopped) == 1.0; }, std::chrono::seconds(90)))
+      << k.Log();
+  EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, 50)) << "resumed past the refused record";
+
+  // A skip of another offset is refused; the right one is audited, counted and applied.
+  int code = 0;
+  Ctl(k, {"skip", "--flow", "A->B", "--partition", "orders:0", "--offset", "49"}, &code);
+  EXPECT_EQ(code, 2);
+  json skipped =
+      Ctl(k, {"skip", "--flow", "A->B", "--partition", "orders:0", "--offset", "50"}, &code);
+  ASSERT_EQ(code, 0) << skipped.dump();
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 2).size() == 110; })) << k.Log();
+  EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, 111, 50));
+  EXPECT_EQ(k.Sample(kLost), 1.0);
+  EXPECT_EQ(k.Sample(kStopped), 0.0);
+  json audit = Ctl(k, {"audit", "--flow", "A->B"});
+  bool audited = false;
+  for (const auto& e : audit["entries"]) {
+    audited = audited || (e["action"] == "skip" && e["result"] == "ok");
+  }
+  EXPECT_TRUE(audited) << audit.dump();
+
+  // The skip is persisted: after another SIGKILL nothing is copied twice or skipped again.
+  k.proc().Signal(SIGKILL);
+  k.proc().Wait(std::chrono::seconds(10));
+  WriteSmall("orders", 0, 5);  // 111..115
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 2).size() == 115; })) << k.Log();
+  EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, 116, 50));
+}
+
+}  // namespace
+}  // namespace kmirror::testing
