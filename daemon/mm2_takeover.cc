@@ -16,18 +16,22 @@ auto Log() { return common::Logger("kmirrord"); }
 
 constexpr std::chrono::seconds kRequestTimeout{10};
 
-// What MM2 preserves of a record: key, value and timestamp.
+// What MM2 preserves of a record: key, value and timestamp. A timestamp the broker replaced
+// (LogAppendTime on either side) is left out of the comparison.
 struct Content {
   std::optional<std::string> key, value;
-  int64_t timestamp_ms = 0;
-  bool operator==(const Content& o) const = default;
+  std::optional<int64_t> timestamp_ms;
+  bool operator==(const Content& o) const {
+    return key == o.key && value == o.value &&
+           (!timestamp_ms || !o.timestamp_ms || *timestamp_ms == *o.timestamp_ms);
+  }
 };
 
 Content ContentOf(const kafka::Message& m) {
   Content c;
   if (m.key()) c.key = std::string(*m.key());
   if (m.value()) c.value = std::string(*m.value());
-  c.timestamp_ms = m.timestamp_ms();
+  if (m.timestamp_type() != kafka::TimestampType::kLogAppendTime) c.timestamp_ms = m.timestamp_ms();
   return c;
 }
 

@@ -167,5 +167,41 @@ TEST_F(DataPathTest, ARefusedRecordStopsItsPartitionThereAcrossSigkillUntilTheOp
   EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, 116, 50));
 }
 
+TEST_F(DataPathTest, ABatchTheTargetRefusesUnderLoadLeavesNoGapBehindIt) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 2, 3).ok());
+  WriteSmall("orders", 0, 200);
+  WriteSmall("orders", 1, 200);
+  Kmirrord k(dir_.path(), FlowConfig(*sb_));
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 2).size() == 200; })) << k.Log();
+  // B refuses the next batch of A.orders[0] (INVALID_TIMESTAMP, e.g. a
+  // message.timestamp.difference.max.ms policy); records keep arriving on both partitions.
+  ASSERT_TRUE(sb_->Control("/v1/clusters/B/topics/A.orders/partitions/0/produce-errors",
+                           R"({"errors": [32]})")
+                  .ok());
+  for (int round = 0; round < 10; ++round) {
+    WriteSmall("orders", 0, 30);
+    WriteSmall("orders", 1, 30);
+  }
+  ASSERT_TRUE(WaitFor([&] { return k.Sample(kStopped) == 1.0; })) << k.Log();
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 1, 2).size() == 500; })) << k.Log();
+  int64_t at = -1;
+  json status = Ctl(k, {"status"});
+  for (const auto& p : status["flows"][0]["replication"]["partitions"]) {
+    if (p["topic"] == "orders" && p["partition"] == 0) at = p["stop_offset"].get<int64_t>();
+  }
+  ASSERT_GE(at, 200) << status.dump() << k.Log();
+  // Exactly the records before the refused one, nothing behind it.
+  EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, at));
+  EXPECT_EQ(CopiedOffsets("orders", 1, 2), Range(0, 500));
+  int code = 0;
+  Ctl(k, {"skip", "--flow", "A->B", "--partition", "orders:0", "--offset", std::to_string(at)},
+      &code);
+  ASSERT_EQ(code, 0);
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 2).size() == 499; })) << k.Log();
+  EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, 500, at));
+  EXPECT_EQ(k.Sample(kLost), 1.0);
+}
+
 }  // namespace
 }  // namespace kmirror::testing
