@@ -138,7 +138,12 @@ absl::StatusOr<std::optional<int64_t>> Mm2Takeover::ComputeLocked(const SourcePa
   // kmirror's provenance from this source anywhere in the tail: the tail decides, as always.
   auto tails = tail_->Read({target}, source_alias_);
   if (!tails.ok()) return tails.status();
-  if (auto t = tails->find(target); t != tails->end() && t->second.last) return std::nullopt;
+  auto t = tails->find(target);
+  if (t == tails->end()) {
+    return absl::UnavailableError(
+        absl::StrCat("target partition ", target.ToString(), " could not be read"));
+  }
+  if (t->second.last) return std::nullopt;
 
   auto twm = target_admin_->QueryWatermarks(target.topic, target.partition, kRequestTimeout);
   if (!twm.ok()) return twm.status();

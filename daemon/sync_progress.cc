@@ -12,13 +12,13 @@ absl::StatusOr<std::map<TargetPartition, replication::TailState>> OffsetSyncProg
   if (absl::Status s = admin_->EnsureTopic(topic_, /*compacted=*/true); !s.ok()) return s;
   auto syncs = offsets::ReadLatestOffsetSyncs(*reader_, topic_);
   if (!syncs.ok()) return syncs.status();
-  const std::set<TargetPartition> wanted(partitions.begin(), partitions.end());
+  // Every partition was read: one without a sync has no progress yet (an empty state).
   std::map<TargetPartition, replication::TailState> out;
+  for (const auto& p : partitions) out[p];
   for (const auto& [source, sync] : *syncs) {
     TargetPartition target{remote_topic_(source.topic), source.partition};
-    if (!wanted.count(target)) continue;
-    replication::TailState& t = out[target];
-    t.last = SourceOffset(sync.upstream_offset);
+    auto it = out.find(target);
+    if (it != out.end()) it->second.last = SourceOffset(sync.upstream_offset);
   }
   return out;
 }

@@ -3,7 +3,8 @@
 // second). The flow continues after the sync's upstream offset, so records replicated after the
 // last sync are copied again: at-least-once, as docs/replication.md states.
 //
-// Not thread-safe: used from the flow's worker thread only, like every TargetTail.
+// Not thread-safe: used from one thread at a time (the flow's resolver thread), like every
+// TargetTail.
 #pragma once
 
 #include <functional>

@@ -203,5 +203,84 @@ TEST_F(DataPathTest, ABatchTheTargetRefusesUnderLoadLeavesNoGapBehindIt) {
   EXPECT_EQ(k.Sample(kLost), 1.0);
 }
 
+TEST_F(DataPathTest, APartitionTheTargetKeepsRejectingDelaysOnlyItself) {
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 4, 3).ok());
+  Kmirrord k(dir_.path(), FlowConfig(*sb_, "max_in_flight_bytes = \"1MiB\"\n"));
+  k.Start();
+  WriteSmall("orders", 0, 10);
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 4).size() == 10; })) << k.Log();
+  // A.orders[0] answers NOT_ENOUGH_REPLICAS (retriable) to its next 150 batches: its records
+  // stay in flight, retried with backoff, while 3 MB arrive for every partition.
+  ASSERT_TRUE(sb_->Control(
+                     "/v1/clusters/B/topics/A.orders/partitions/0/produce-errors",
+                     R"({"errors": [)" +
+                         [] {
+                           std::string e;
+                           for (int i = 0; i < 150; ++i) e += (i ? ",19" : "19");
+                           return e;
+                         }() +
+                         "]}")
+                  .ok());
+  for (int round = 0; round < 10; ++round) {
+    for (int32_t p = 0; p < 4; ++p) {
+      std::vector<kafka::ProduceRecord> records;
+      for (int i = 0; i < 300; ++i) {
+        kafka::ProduceRecord r;
+        r.topic = "orders";
+        r.partition = p;
+        r.value = std::string(1000, static_cast<char>('a' + i % 26));
+        records.push_back(std::move(r));
+      }
+      Write("A", records);
+    }
+  }
+  // The healthy partitions copy everything although one partition holds records in flight and
+  // the flow's budget (1 MiB) is a third of what arrived.
+  ASSERT_TRUE(WaitFor([&] {
+    for (int32_t p = 1; p < 4; ++p) {
+      if (CopiedOffsets("orders", p, 4).size() != 3000) return false;
+    }
+    return true;
+  })) << k.Log();
+  // Then the stuck partition catches up, exactly.
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 4).size() >= 3010; },
+                      std::chrono::seconds(120)))
+      << k.Log();
+  EXPECT_EQ(CopiedOffsets("orders", 0, 4), Range(0, 3010));
+  for (int32_t p = 1; p < 4; ++p) EXPECT_EQ(CopiedOffsets("orders", p, 4), Range(0, 3000));
+}
+
+TEST_F(DataPathTest, SigtermDuringATargetOutageExitsCleanlyAfterTheDrainDeadline) {
+  // The drain deadline passes with records still in flight: the producer that borrows their
+  // payloads is destroyed before they are freed (AddressSanitizer builds check it).
+  ASSERT_TRUE(sb_->CreateTopic("A", "orders", 2, 3).ok());
+  std::string config = FlowConfig(*sb_);
+  const std::string drain = "drain_timeout = \"10s\"";
+  ASSERT_NE(config.find(drain), std::string::npos);
+  config.replace(config.find(drain), drain.size(), "drain_timeout = \"1s\"");
+  Kmirrord k(dir_.path(), config);
+  k.Start();
+  WriteSmall("orders", 0, 50);
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 2).size() == 50; })) << k.Log();
+  for (int b = 1; b <= 3; ++b) ASSERT_TRUE(sb_->BrokerDown("B", b).ok());
+  WriteSmall("orders", 0, 200);
+  WriteSmall("orders", 1, 200);
+  ASSERT_TRUE(WaitFor([&] {
+    auto v = k.Sample("kmirror_in_flight_bytes{flow=\"A->B\"}");
+    return v && *v > 0;
+  })) << k.Log();
+  k.proc().Signal(SIGTERM);
+  EXPECT_EQ(k.proc().Wait(std::chrono::seconds(60)), 0) << k.Log();
+  for (int b = 1; b <= 3; ++b) ASSERT_TRUE(sb_->BrokerUp("B", b).ok());
+  // What missed the deadline is copied on restart, exactly once.
+  k.Start();
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 2).size() >= 250; },
+                      std::chrono::seconds(120)))
+      << k.Log();
+  EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, 250));
+  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 1, 2).size() >= 200; })) << k.Log();
+  EXPECT_EQ(CopiedOffsets("orders", 1, 2), Range(0, 200));
+}
+
 }  // namespace
 }  // namespace kmirror::testing
