@@ -103,12 +103,14 @@ absl::Status FlowRunner::Stop(std::chrono::milliseconds drain_timeout) {
     if (stopped_) return drain_status_;
     stopped_ = true;
     stop_discovery_ = true;
+    drain_timeout_ = drain_timeout;
     cv_.notify_all();
   }
-  if (discovery_.joinable()) discovery_.join();
-  drain_timeout_ = drain_timeout;
+  // The drain first: its deadline must not wait for a discovery pass that is blocked on an
+  // unreachable cluster (each admin call may take up to its own timeout).
   stop_worker_.store(true);
   if (worker_.joinable()) worker_.join();
+  if (discovery_.joinable()) discovery_.join();
   return drain_status_;
 }
 
