@@ -186,11 +186,17 @@ TEST_F(DataPathTest, ABatchTheTargetRefusesUnderLoadLeavesNoGapBehindIt) {
   ASSERT_TRUE(WaitFor([&] { return k.Sample(kStopped) == 1.0; })) << k.Log();
   ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 1, 2).size() == 500; })) << k.Log();
   int64_t at = -1;
-  json status = Ctl(k, {"status"});
-  for (const auto& p : status["flows"][0]["replication"]["partitions"]) {
-    if (p["topic"] == "orders" && p["partition"] == 0) at = p["stop_offset"].get<int64_t>();
-  }
-  ASSERT_GE(at, 200) << status.dump() << k.Log();
+  json status;
+  ASSERT_TRUE(WaitFor([&] {
+    status = Ctl(k, {"status"});
+    for (const auto& p : status["flows"][0]["replication"]["partitions"]) {
+      if (p["topic"] == "orders" && p["partition"] == 0 && p["stopped"] == true) {
+        at = p["stop_offset"].get<int64_t>();
+      }
+    }
+    return at >= 0;
+  })) << status.dump() << k.Log();
+  ASSERT_GE(at, 200) << status.dump();
   // Exactly the records before the refused one, nothing behind it.
   EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, at));
   EXPECT_EQ(CopiedOffsets("orders", 1, 2), Range(0, 500));
