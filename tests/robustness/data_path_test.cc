@@ -195,7 +195,8 @@ TEST_F(DataPathTest, ABatchTheTargetRefusesUnderLoadLeavesNoGapBehindIt) {
       }
     }
     return at >= 0;
-  })) << status.dump() << k.Log();
+  })) << status.dump()
+      << k.Log();
   ASSERT_GE(at, 200) << status.dump();
   // Exactly the records before the refused one, nothing behind it.
   EXPECT_EQ(CopiedOffsets("orders", 0, 2), Range(0, at));
