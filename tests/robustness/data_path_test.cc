@@ -216,14 +216,14 @@ TEST_F(DataPathTest, APartitionTheTargetKeepsRejectingDelaysOnlyItself) {
   k.Start();
   WriteSmall("orders", 0, 10);
   ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 4).size() == 10; })) << k.Log();
-  // A.orders[0] answers NOT_ENOUGH_REPLICAS (retriable) to its next 150 batches: its records
+  // A.orders[0] answers NOT_ENOUGH_REPLICAS (retriable) to its next 1200 batches: its records
   // stay in flight, retried with backoff, while 3 MB arrive for every partition.
   ASSERT_TRUE(sb_->Control(
                      "/v1/clusters/B/topics/A.orders/partitions/0/produce-errors",
                      R"({"errors": [)" +
                          [] {
                            std::string e;
-                           for (int i = 0; i < 150; ++i) e += (i ? ",19" : "19");
+                           for (int i = 0; i < 1200; ++i) e += (i ? ",19" : "19");
                            return e;
                          }() +
                          "]}")
@@ -251,7 +251,7 @@ TEST_F(DataPathTest, APartitionTheTargetKeepsRejectingDelaysOnlyItself) {
   })) << k.Log();
   // Then the stuck partition catches up, exactly.
   ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 4).size() >= 3010; },
-                      std::chrono::seconds(120)))
+                      std::chrono::seconds(300)))
       << k.Log();
   EXPECT_EQ(CopiedOffsets("orders", 0, 4), Range(0, 3010));
   for (int32_t p = 1; p < 4; ++p) EXPECT_EQ(CopiedOffsets("orders", p, 4), Range(0, 3000));
