@@ -331,6 +331,13 @@ void Flow::Drop(Pipeline& p) {
   fetch_dirty_ = true;
 }
 
+void Flow::ForgetStart(Pipeline& p) {
+  p.in_flight.clear();  // `position` stays: everything below it is on the target
+  p.next.reset();
+  p.resolved = false;
+  Drop(p);
+}
+
 void Flow::Hold(Pipeline& p, const absl::Status& why) {
   const bool first = p.backoff_ms == 0;
   p.backoff_ms = first ? kFirstHoldMs : std::min(2 * p.backoff_ms, kMaxHoldMs);
@@ -525,10 +532,7 @@ void Flow::SettleRewinds() {
     p.rewind = false;
     if (p.stopped) continue;  // stopped at a refused record: it stays there
     // What the target holds is a prefix of what was sent: its tail says where to go on.
-    p.in_flight.clear();
-    p.next.reset();
-    p.resolved = false;
-    Drop(p);
+    ForgetStart(p);
     resolve.push_back(std::move(sp));
   }
   rewinding_ = std::move(keep);
@@ -584,10 +588,7 @@ void Flow::MaybeApplySkip(const std::shared_ptr<Pipeline>& sp) {
   if (probe_) probe_->SetStopped(p.source, false);
   // Back to the target's tail, which ends just before the skipped record (the record itself is
   // passed over when it is fetched again).
-  p.in_flight.clear();
-  p.next.reset();
-  p.resolved = false;
-  Drop(p);
+  ForgetStart(p);
   RequestResolve({sp});
 }
 

@@ -198,6 +198,9 @@ class Flow {
   void Stop(Pipeline& p, std::string reason, int64_t at_offset = -1);
   // Drops the record in hand: the partition fetches it again after a seek to `next`.
   void Drop(Pipeline& p);
+  // Forgets what the partition had in flight and where it was: its start is resolved again from
+  // the target's tail (the one way back after records were not written, or a skip).
+  void ForgetStart(Pipeline& p);
   // The sink broke (fatal producer error): rebuild it, then every partition with records that
   // were not acknowledged resumes from the target's tail.
   void RecoverSink(const absl::Status& why);
