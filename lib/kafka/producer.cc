@@ -171,6 +171,33 @@ absl::Status Producer::RefreshMetadata(const std::string& topic,
   return ErrorStatus(err, absl::StrCat("metadata of ", topic));
 }
 
+namespace {
+absl::Status TransactionStatus(rd_kafka_error_t* error, std::string_view what) {
+  absl::Status s = ErrorStatus(error, what);
+  if (error != nullptr) rd_kafka_error_destroy(error);
+  return s;
+}
+}  // namespace
+
+absl::Status Producer::InitTransactions(std::chrono::milliseconds timeout) {
+  return TransactionStatus(rd_kafka_init_transactions(rk_.get(), internal::TimeoutMs(timeout)),
+                           "init transactions");
+}
+
+absl::Status Producer::BeginTransaction() {
+  return TransactionStatus(rd_kafka_begin_transaction(rk_.get()), "begin transaction");
+}
+
+absl::Status Producer::CommitTransaction(std::chrono::milliseconds timeout) {
+  return TransactionStatus(rd_kafka_commit_transaction(rk_.get(), internal::TimeoutMs(timeout)),
+                           "commit transaction");
+}
+
+absl::Status Producer::AbortTransaction(std::chrono::milliseconds timeout) {
+  return TransactionStatus(rd_kafka_abort_transaction(rk_.get(), internal::TimeoutMs(timeout)),
+                           "abort transaction");
+}
+
 std::string Producer::name() const { return rd_kafka_name(rk_.get()); }
 
 int Producer::OnStats(rd_kafka_t* rk, char* json, size_t len, void* opaque) noexcept {

@@ -116,6 +116,13 @@ class Producer {
   // `timeout`; thread-safe.
   absl::Status RefreshMetadata(const std::string& topic, std::chrono::milliseconds timeout);
 
+  // Kafka transactions, for a producer created with `transactional.id` (tools and tests that play
+  // a transactional application): init once, then begin / produce / commit or abort.
+  absl::Status InitTransactions(std::chrono::milliseconds timeout);
+  absl::Status BeginTransaction();
+  absl::Status CommitTransaction(std::chrono::milliseconds timeout);
+  absl::Status AbortTransaction(std::chrono::milliseconds timeout);
+
   // librdkafka's client instance name (e.g. "rdkafka#producer-1").
   std::string name() const;
 

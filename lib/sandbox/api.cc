@@ -19,8 +19,10 @@ const std::vector<ApiRange>& LocalApis() {
 
 const std::vector<ApiRange>& ObservedApis() {
   static const auto* table = new std::vector<ApiRange>{
-      {api::kOffsetCommit, 0, 7}, {api::kJoinGroup, 0, 5}, {api::kHeartbeat, 0, 3},
-      {api::kLeaveGroup, 0, 2},   {api::kSyncGroup, 0, 3},
+      {api::kOffsetCommit, 0, 7},   {api::kJoinGroup, 0, 5},   {api::kHeartbeat, 0, 3},
+      {api::kLeaveGroup, 0, 2},     {api::kSyncGroup, 0, 3},   {api::kProduce, 0, 7},
+      {api::kFetch, 0, 11},         {api::kListOffsets, 0, 5}, {api::kEndTxn, 0, 1},
+      {api::kInitProducerId, 0, 4},
   };
   return *table;
 }

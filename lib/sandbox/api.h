@@ -27,6 +27,8 @@ constexpr int16_t kListGroups = 16;
 constexpr int16_t kApiVersions = 18;
 constexpr int16_t kCreateTopics = 19;
 constexpr int16_t kDeleteTopics = 20;
+constexpr int16_t kInitProducerId = 22;
+constexpr int16_t kEndTxn = 26;
 constexpr int16_t kDescribeAcls = 29;
 constexpr int16_t kCreateAcls = 30;
 constexpr int16_t kDeleteAcls = 31;
@@ -46,7 +48,8 @@ struct ApiRange {
 // states) and OffsetFetch v6-7 (librdkafka 2.0.2 can only ask for all of a group's offsets at v6+).
 const std::vector<ApiRange>& LocalApis();
 // Forwarded APIs whose request and response the front-end parses to track groups and committed
-// offsets; versions are capped to the non-flexible ones it parses.
+// offsets (versions capped to the non-flexible ones it parses), and transactions and deleted
+// records (the versions the mock serves).
 const std::vector<ApiRange>& ObservedApis();
 std::optional<ApiRange> FindApi(const std::vector<ApiRange>& table, int16_t key);
 

@@ -14,12 +14,15 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "lib/sandbox/acl.h"
 #include "lib/sandbox/group_registry.h"
+#include "lib/sandbox/log_overlay.h"
 
 namespace kmirror::sandbox {
 
@@ -31,6 +34,12 @@ class MockBackend {
   virtual absl::Status SetLeader(const std::string& topic, int32_t partition, int32_t broker) = 0;
   virtual absl::Status SetCoordinator(const std::string& key_type, const std::string& key,
                                       int32_t broker) = 0;
+  // Appends a record batch to a partition through its leader `broker`; returns its base offset.
+  virtual absl::StatusOr<int64_t> Append(const std::string& topic, int32_t partition,
+                                         int32_t broker, std::string_view batch) = 0;
+  // The partition's end offset (high watermark), asked of its leader `broker`.
+  virtual absl::StatusOr<int64_t> EndOffset(const std::string& topic, int32_t partition,
+                                            int32_t broker) = 0;
 };
 
 struct ClusterOptions {
@@ -79,6 +88,7 @@ constexpr int16_t kInvalidReplicaAssignment = 39;
 constexpr int16_t kInvalidConfig = 40;
 constexpr int16_t kInvalidRequest = 42;
 constexpr int16_t kOutOfOrderSequenceNumber = 45;
+constexpr int16_t kConcurrentTransactions = 51;
 constexpr int16_t kGroupIdNotFound = 69;
 }  // namespace err
 
@@ -122,6 +132,9 @@ class ClusterState {
 
   AclStore& acls() { return acls_; }
   GroupRegistry& groups() { return groups_; }
+  // Transactions and compaction-like deletions on top of the mock's logs.
+  LogOverlay& logs() { return logs_; }
+  MockBackend& backend() { return *backend_; }
 
   void PushInjectedErrors(int16_t api_key, const std::vector<int16_t>& errors);
   // Next injected error for this API, 0 when none.
@@ -154,6 +167,7 @@ class ClusterState {
   std::map<std::string, TopicInfo> topics_;
   AclStore acls_;
   GroupRegistry groups_;
+  LogOverlay logs_;
   std::map<std::pair<int8_t, std::string>, int32_t> coordinators_;
   std::map<int16_t, std::deque<int16_t>> injected_errors_;
   std::map<std::pair<std::string, int32_t>, std::deque<int16_t>> produce_errors_;

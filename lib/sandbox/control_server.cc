@@ -114,6 +114,18 @@ std::pair<int, std::string> ControlServer::Route(Sandbox* sandbox, const std::st
     return FromStatus(c->InjectProduceErrors(parts[4], partition, errors));
   }
   if (parts.size() == 8 && parts[3] == "topics" && parts[5] == "partitions" &&
+      absl::SimpleAtoi(parts[6], &partition) && parts[7] == "delete-records") {
+    if (!args.contains("offsets") || !args["offsets"].is_array()) {
+      return Error(400, "delete-records needs {\"offsets\": [<int>...]}");
+    }
+    std::vector<int64_t> offsets;
+    for (const auto& o : args["offsets"]) {
+      if (!o.is_number_integer()) return Error(400, "offsets must be integers");
+      offsets.push_back(o.get<int64_t>());
+    }
+    return FromStatus(c->DeleteRecords(parts[4], partition, offsets));
+  }
+  if (parts.size() == 8 && parts[3] == "topics" && parts[5] == "partitions" &&
       absl::SimpleAtoi(parts[6], &partition) && parts[7] == "leader") {
     auto broker = int_arg("broker");
     if (!broker) return Error(400, "leader needs {\"broker\": <int>}");

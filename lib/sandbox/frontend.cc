@@ -3,6 +3,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <future>
@@ -198,16 +199,35 @@ class FrontendConnection : public std::enable_shared_from_this<FrontendConnectio
     int32_t correlation_id = r.Int32();
     for (Slot& slot : slots_) {
       if (slot.ready || slot.correlation_id != correlation_id) continue;
+      ResponseEdit edit;
       if (slot.observation) {
-        owner_->handlers_->ObserveResponse(*slot.observation, std::string_view(frame).substr(8),
-                                           info_);
+        edit = owner_->handlers_->ObserveResponse(*slot.observation,
+                                                  std::string_view(frame).substr(8), info_);
       }
-      slot.frame = std::move(frame);
+      slot.frame = edit.body ? ResponseFrame(correlation_id, *edit.body) : std::move(frame);
+      if (edit.hold) return Hold(correlation_id);
       slot.ready = true;
       FlushResponses();
       return;
     }
     Close(absl::StrCat("response with unknown correlation id ", correlation_id));
+  }
+
+  // Marks the response ready after the fetch wait (responses behind it wait too: request order).
+  void Hold(int32_t correlation_id) {
+    auto timer = std::make_shared<asio::steady_timer>(owner_->io_);
+    timer->expires_after(std::chrono::milliseconds(kFetchMaxWaitMs));
+    timer->async_wait(
+        [self = shared_from_this(), timer, correlation_id](const boost::system::error_code&) {
+          if (self->closed_) return;
+          for (Slot& slot : self->slots_) {
+            if (slot.correlation_id == correlation_id && !slot.ready) {
+              slot.ready = true;
+              break;
+            }
+          }
+          self->FlushResponses();
+        });
   }
 
   void FlushResponses() {

@@ -1097,6 +1097,12 @@ std::optional<Observation> Handlers::ObserveRequest(const RequestHeader& h, std:
   o.api_key = h.api_key;
   o.api_version = v;
   switch (h.api_key) {
+    case api::kProduce:
+    case api::kFetch:
+    case api::kListOffsets:
+    case api::kEndTxn:
+    case api::kInitProducerId:
+      return ObserveLogRequest(h, body);
     case api::kJoinGroup: {
       JoinRequestInfo& j = o.join;
       j.group_id = r.String();
@@ -1149,8 +1155,12 @@ std::optional<Observation> Handlers::ObserveRequest(const RequestHeader& h, std:
   return o;
 }
 
-void Handlers::ObserveResponse(const Observation& o, std::string_view body,
-                               const ClientInfo& client) {
+ResponseEdit Handlers::ObserveResponse(const Observation& o, std::string_view body,
+                                       const ClientInfo& client) {
+  if (o.api_key == api::kProduce || o.api_key == api::kFetch || o.api_key == api::kListOffsets ||
+      o.api_key == api::kEndTxn || o.api_key == api::kInitProducerId) {
+    return ObserveLogResponse(o, body);
+  }
   WireReader r(body);
   const int16_t v = o.api_version;
   std::lock_guard<std::mutex> lock(state_->mu);
@@ -1209,6 +1219,7 @@ void Handlers::ObserveResponse(const Observation& o, std::string_view body,
     default:
       break;
   }
+  return {};
 }
 
 }  // namespace kmirror::sandbox

@@ -24,6 +24,7 @@
 #include "lib/sandbox/api.h"
 #include "lib/sandbox/cluster_state.h"
 #include "lib/sandbox/group_registry.h"
+#include "lib/sandbox/log_overlay.h"
 
 namespace kmirror::sandbox {
 
@@ -51,6 +52,22 @@ struct OffsetCommitRequest {
 };
 std::optional<OffsetCommitRequest> ParseOffsetCommit(int16_t version, std::string_view body);
 
+// A partition's record set in an observed Produce request (transactional or compressed ones).
+struct ProducedBatch {
+  PartitionKey tp;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  bool transactional = false;
+  bool compressed = false;
+  int64_t records = 0;  // offsets the record set takes
+};
+
+// A partition of an observed Fetch (or ListOffsets) request that has an overlay.
+struct FetchedPartition {
+  PartitionKey tp;
+  int64_t fetch_offset = -1;
+};
+
 // What the front-end remembers of an observed request until its response comes back.
 struct Observation {
   int16_t api_key = 0;
@@ -59,6 +76,22 @@ struct Observation {
   std::string member_id;
   JoinRequestInfo join;
   std::vector<CommitEntry> commits;  // OffsetCommit: recorded for the partitions that succeed
+  // Transactions and deleted records (Produce, Fetch, ListOffsets, EndTxn, InitProducerId).
+  std::vector<ProducedBatch> produced;
+  std::vector<FetchedPartition> fetched;
+  bool read_committed = false;
+  std::string transactional_id;
+  int64_t producer_id = -1;
+  int16_t producer_epoch = -1;
+  bool commit = false;
+};
+
+// How the front-end answers a forwarded request after seeing the mock's response.
+struct ResponseEdit {
+  std::optional<std::string> body;  // a rewritten response body; nullopt: relay the mock's
+  // Answer only after the fetch wait: the mock's data was held back (an undecided transaction),
+  // and an immediate empty answer would have the client poll in a tight loop.
+  bool hold = false;
 };
 
 class Handlers {
@@ -83,10 +116,22 @@ class Handlers {
   // Returns an observation for a forwarded request worth watching (nullopt for the rest).
   std::optional<Observation> ObserveRequest(const RequestHeader& h, std::string_view body,
                                             const ClientInfo& client);
-  void ObserveResponse(const Observation& o, std::string_view response_body,
-                       const ClientInfo& client);
+  ResponseEdit ObserveResponse(const Observation& o, std::string_view response_body,
+                               const ClientInfo& client);
 
  private:
+  // log_handlers.cc: transactions and deleted records over the mock's logs (see log_overlay.h).
+  std::optional<Observation> ObserveLogRequest(const RequestHeader& h, std::string_view body);
+  ResponseEdit ObserveLogResponse(const Observation& o, std::string_view body);
+  ResponseEdit ProduceDone(const Observation& o, std::string_view body);
+  ResponseEdit EndTxnDone(const Observation& o, std::string_view body);
+  ResponseEdit InitProducerIdDone(const Observation& o, std::string_view body);
+  ResponseEdit FetchDone(const Observation& o, std::string_view body);
+  ResponseEdit ListOffsetsDone(const Observation& o, std::string_view body);
+  // Writes the markers ending `producer_id`'s open transactions; false when one could not be
+  // written (it stays open and the next attempt writes it). Requires ClusterState::mu.
+  bool EndTransactions(int64_t producer_id, int16_t epoch, bool commit);
+
   std::optional<std::string> ProduceRefusals(const RequestHeader& h, std::string_view body);
   std::optional<std::string> ApiVersions(const RequestHeader& h);
   std::optional<std::string> Metadata(int16_t v, std::string_view body);

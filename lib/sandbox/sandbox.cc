@@ -116,6 +116,39 @@ class MockWaker {
 
 namespace {
 
+// One request to a mock broker over a blocking socket; returns the response body (after the
+// correlation id). Used off the hot path only: start-up, transaction markers, the control API.
+absl::StatusOr<std::string> MockRequest(const kafka::MockCluster::Broker& broker, int16_t api_key,
+                                        int16_t api_version, std::string_view body) {
+  try {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect(tcp::endpoint(asio::ip::make_address(broker.host), broker.port));
+    WireWriter req;
+    req.Int16(api_key);
+    req.Int16(api_version);
+    req.Int32(1);
+    req.String("kmirror-sandbox");
+    req.Raw(body);
+    WireWriter frame;
+    frame.Int32(static_cast<int32_t>(req.size()));
+    frame.Raw(req.data());
+    asio::write(socket, asio::buffer(frame.data()));
+    char size_buf[4];
+    asio::read(socket, asio::buffer(size_buf, 4));
+    int32_t size = WireReader(std::string_view(size_buf, 4)).Int32();
+    if (size < 4 || size > (1 << 20)) {
+      return absl::InternalError(absl::StrCat("bad response size ", size, " from mock broker"));
+    }
+    std::string payload(size, '\0');
+    asio::read(socket, asio::buffer(payload.data(), size));
+    return payload.substr(4);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach mock broker ", broker.id, ": ", e.what()));
+  }
+}
+
 class MockClusterBackend : public MockBackend {
  public:
   MockClusterBackend(kafka::MockCluster* mock, MockWaker* waker) : mock_(mock), waker_(waker) {}
@@ -133,49 +166,96 @@ class MockClusterBackend : public MockBackend {
     return mock_->SetCoordinator(key_type, key, broker);
   }
 
+  // Produce v3 without a transactional id (the mock then checks no sequence), acks=-1.
+  absl::StatusOr<int64_t> Append(const std::string& topic, int32_t partition, int32_t broker,
+                                 std::string_view batch) override {
+    auto b = Broker(broker);
+    if (!b.ok()) return b.status();
+    WireWriter w;
+    w.NullableString(std::nullopt);
+    w.Int16(-1);    // acks
+    w.Int32(5000);  // timeout
+    w.Int32(1);
+    w.String(topic);
+    w.Int32(1);
+    w.Int32(partition);
+    w.Bytes(std::string(batch));
+    auto body = MockRequest(**b, api::kProduce, 3, w.data());
+    if (!body.ok()) return body.status();
+    WireReader r(*body);
+    r.ArrayLength();
+    r.String();
+    r.ArrayLength();
+    r.Int32();
+    const int16_t error = r.Int16();
+    const int64_t base_offset = r.Int64();
+    if (!r.ok()) return absl::InternalError("malformed produce response from mock");
+    if (error != 0) {
+      return absl::UnavailableError(absl::StrCat("mock refused the append to ", topic, ":",
+                                                 partition, " with error ", error));
+    }
+    return base_offset;
+  }
+
+  // ListOffsets v1, latest.
+  absl::StatusOr<int64_t> EndOffset(const std::string& topic, int32_t partition,
+                                    int32_t broker) override {
+    auto b = Broker(broker);
+    if (!b.ok()) return b.status();
+    WireWriter w;
+    w.Int32(-1);  // replica id
+    w.Int32(1);
+    w.String(topic);
+    w.Int32(1);
+    w.Int32(partition);
+    w.Int64(-1);  // latest
+    auto body = MockRequest(**b, api::kListOffsets, 1, w.data());
+    if (!body.ok()) return body.status();
+    WireReader r(*body);
+    r.ArrayLength();
+    r.String();
+    r.ArrayLength();
+    r.Int32();
+    const int16_t error = r.Int16();
+    r.Int64();  // timestamp
+    const int64_t offset = r.Int64();
+    if (!r.ok()) return absl::InternalError("malformed list offsets response from mock");
+    if (error != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("mock cannot tell the end of ", topic, ":", partition, ": error ", error));
+    }
+    return offset;
+  }
+
  private:
+  absl::StatusOr<const kafka::MockCluster::Broker*> Broker(int32_t id) const {
+    for (const auto& b : mock_->brokers()) {
+      if (b.id == id) return &b;
+    }
+    return absl::UnavailableError(absl::StrCat("no mock broker ", id));
+  }
+
   kafka::MockCluster* mock_;
   MockWaker* waker_;
 };
 
-// Asks the mock which APIs and versions it serves (ApiVersions v0 over a blocking socket).
+// Asks the mock which APIs and versions it serves (ApiVersions v0).
 absl::StatusOr<std::vector<ApiRange>> QueryMockApis(const kafka::MockCluster::Broker& broker) {
-  try {
-    asio::io_context io;
-    tcp::socket socket(io);
-    socket.connect(tcp::endpoint(asio::ip::make_address(broker.host), broker.port));
-    WireWriter req;
-    req.Int16(api::kApiVersions);
-    req.Int16(0);
-    req.Int32(1);
-    req.String("kmirror-sandbox");
-    WireWriter frame;
-    frame.Int32(static_cast<int32_t>(req.size()));
-    frame.Raw(req.data());
-    asio::write(socket, asio::buffer(frame.data()));
-    char size_buf[4];
-    asio::read(socket, asio::buffer(size_buf, 4));
-    int32_t size = WireReader(std::string_view(size_buf, 4)).Int32();
-    if (size < 4 || size > (1 << 20)) return absl::InternalError("bad ApiVersions response size");
-    std::string payload(size, '\0');
-    asio::read(socket, asio::buffer(payload.data(), size));
-    WireReader r(payload);
-    r.Int32();  // correlation id
-    int16_t error = r.Int16();
-    std::vector<ApiRange> apis;
-    int32_t n = r.ArrayLength(6);
-    for (int32_t i = 0; i < n; ++i) {
-      ApiRange a{};
-      a.key = r.Int16();
-      a.min = r.Int16();
-      a.max = r.Int16();
-      apis.push_back(a);
-    }
-    if (!r.ok() || error != 0) return absl::InternalError("bad ApiVersions response from mock");
-    return apis;
-  } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("cannot query mock broker: ", e.what()));
+  auto payload = MockRequest(broker, api::kApiVersions, 0, "");
+  if (!payload.ok()) return payload.status();
+  WireReader r(*payload);
+  int16_t error = r.Int16();
+  std::vector<ApiRange> apis;
+  int32_t n = r.ArrayLength(6);
+  for (int32_t i = 0; i < n; ++i) {
+    ApiRange a{};
+    a.key = r.Int16();
+    a.min = r.Int16();
+    a.max = r.Int16();
+    apis.push_back(a);
   }
+  if (!r.ok() || error != 0) return absl::InternalError("bad ApiVersions response from mock");
+  return apis;
 }
 
 }  // namespace
@@ -319,6 +399,22 @@ absl::Status Cluster::InjectProduceErrors(const std::string& topic, int32_t part
     return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partition ", partition));
   }
   state_->PushProduceErrors(topic, partition, errors);
+  return absl::OkStatus();
+}
+
+absl::Status Cluster::DeleteRecords(const std::string& topic, int32_t partition,
+                                    const std::vector<int64_t>& offsets) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  const TopicInfo* t = state_->Topic(topic);
+  if (t == nullptr) return absl::NotFoundError("no topic " + topic);
+  if (partition < 0 || partition >= t->partitions()) {
+    return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partition ", partition));
+  }
+  auto end = backend_->EndOffset(topic, partition, t->leaders[partition]);
+  if (!end.ok()) return end.status();
+  if (auto s = state_->logs().Delete({topic, partition}, offsets, *end); !s.ok()) return s;
+  common::Logger("sandbox")->info("msg=\"records deleted\" cluster={} partition={}:{} count={}",
+                                  name(), topic, partition, offsets.size());
   return absl::OkStatus();
 }
 

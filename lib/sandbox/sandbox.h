@@ -56,6 +56,11 @@ class Cluster {
   // partition with these error codes, in order (e.g. 10 MESSAGE_TOO_LARGE, 32 INVALID_TIMESTAMP).
   absl::Status InjectProduceErrors(const std::string& topic, int32_t partition,
                                    const std::vector<int16_t>& errors);
+  // Removes records from the middle of a partition as compaction does: their offsets stay taken,
+  // readers skip them. Offsets must be below the end and not transaction markers; records in
+  // compressed batches cannot be removed (an error says so).
+  absl::Status DeleteRecords(const std::string& topic, int32_t partition,
+                             const std::vector<int64_t>& offsets);
   // Creates a topic as CreateTopics would (configs validated); for fixtures and the demo.
   absl::Status CreateTopic(const std::string& topic, int32_t partitions, int16_t rf = -1,
                            const std::map<std::string, std::string>& configs = {});

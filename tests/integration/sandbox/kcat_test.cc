@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gtest/gtest.h"
+#include "lib/kafka/producer.h"
 #include "tests/support/sandbox_process.h"
 
 namespace kmirror::testing {
@@ -131,6 +132,78 @@ TEST_F(KcatTest, InjectedProduceErrorsAreRetriedByTheClient) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   auto c = Kcat({"-C", "-t", "flaky", "-e", "-f", "%s"});
   EXPECT_EQ(c.out, "x");
+}
+
+// A transactional application (librdkafka's transactional producer) on one side, kcat reading
+// read_committed and read_uncommitted on the other: markers take offsets and are never shown,
+// aborted records are skipped by read_committed readers only, and an open transaction holds back
+// everything after its first record (the last stable offset), other producers' records included.
+TEST_F(KcatTest, TransactionsCommitAbortAndHoldBackTheLastStableOffset) {
+  ASSERT_TRUE(sandbox_->CreateTopic("A", "tx", 1, 3).ok());
+  auto producer = kafka::Producer::Create(
+      kafka::Properties{{"bootstrap.servers", bootstrap_}, {"transactional.id", "app-1"}},
+      [](const kafka::DeliveryReport&) {});
+  ASSERT_TRUE(producer.ok()) << producer.status();
+  kafka::Producer& p = **producer;
+  ASSERT_TRUE(p.InitTransactions(std::chrono::seconds(20)).ok());
+  auto produce = [&](const std::string& value) {
+    kafka::ProduceRecord r;
+    r.topic = "tx";
+    r.partition = 0;
+    r.value = value;
+    return p.Produce(r);
+  };
+  auto transaction = [&](std::vector<std::string> values, bool commit) {
+    ASSERT_TRUE(p.BeginTransaction().ok());
+    for (const auto& v : values) {
+      ASSERT_TRUE(produce(v).ok());
+    }
+    ASSERT_TRUE(p.Flush(std::chrono::seconds(20)).ok());  // appended, so an abort must hide them
+    auto s = commit ? p.CommitTransaction(std::chrono::seconds(20))
+                    : p.AbortTransaction(std::chrono::seconds(20));
+    ASSERT_TRUE(s.ok()) << s;
+  };
+  transaction({"c1", "c2", "c3"}, true);  // 0-2, commit marker 3
+  transaction({"a1", "a2"}, false);       // 4-5, abort marker 6
+  transaction({"c4"}, true);              // 7, commit marker 8
+  auto read = [&](const std::string& isolation) {
+    auto r = Kcat({"-C", "-t", "tx", "-o", "beginning", "-e", "-X", "isolation.level=" + isolation,
+                   "-f", "%o=%s "});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  EXPECT_EQ(read("read_committed"), "0=c1 1=c2 2=c3 7=c4 ");
+  EXPECT_EQ(read("read_uncommitted"), "0=c1 1=c2 2=c3 4=a1 5=a2 7=c4 ");
+
+  // An open transaction (its record appended) and a plain record after it.
+  ASSERT_TRUE(p.BeginTransaction().ok());
+  ASSERT_TRUE(produce("open").ok());
+  ASSERT_TRUE(p.Flush(std::chrono::seconds(20)).ok());
+  auto plain = Kcat({"-P", "-t", "tx", "-p", "0"}, "plain\n");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(read("read_committed"), "0=c1 1=c2 2=c3 7=c4 ");
+  EXPECT_EQ(read("read_uncommitted"), "0=c1 1=c2 2=c3 4=a1 5=a2 7=c4 9=open 10=plain ");
+  ASSERT_TRUE(p.CommitTransaction(std::chrono::seconds(20)).ok());
+  EXPECT_EQ(read("read_committed"), "0=c1 1=c2 2=c3 7=c4 9=open 10=plain ");
+}
+
+// Records removed from the middle of a partition the way compaction does: their offsets stay
+// taken, readers skip them; what cannot be removed is refused with the reason.
+TEST_F(KcatTest, DeletedRecordsLeaveOffsetGaps) {
+  ASSERT_TRUE(sandbox_->CreateTopic("A", "compacted", 1, 3).ok());
+  auto w = Kcat({"-P", "-t", "compacted", "-p", "0"}, "r0\nr1\nr2\nr3\n");
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  EXPECT_TRUE(sandbox_
+                  ->Control("/v1/clusters/A/topics/compacted/partitions/0/delete-records",
+                            R"({"offsets":[1,2]})")
+                  .ok());
+  auto past = sandbox_->Control("/v1/clusters/A/topics/compacted/partitions/0/delete-records",
+                                R"({"offsets":[4]})");
+  EXPECT_FALSE(past.ok());
+  EXPECT_NE(past.message().find("offset 4"), std::string::npos) << past;
+  auto r = Kcat({"-C", "-t", "compacted", "-o", "beginning", "-e", "-f", "%o=%s "});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "0=r0 3=r3 ");
 }
 
 TEST(SandboxProcessTest, SigtermExitsCleanlyAndRemovesReadyFile) {

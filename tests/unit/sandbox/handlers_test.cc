@@ -4,28 +4,10 @@
 
 #include "gtest/gtest.h"
 #include "lib/sandbox/wire.h"
+#include "tests/unit/sandbox/fake_backend.h"
 
 namespace kmirror::sandbox {
 namespace {
-
-class FakeBackend : public MockBackend {
- public:
-  absl::Status CreateTopic(const std::string& name, int partitions, int) override {
-    created[name] = partitions;
-    return absl::OkStatus();
-  }
-  absl::Status SetLeader(const std::string& topic, int32_t p, int32_t broker) override {
-    leaders[{topic, p}] = broker;
-    return absl::OkStatus();
-  }
-  absl::Status SetCoordinator(const std::string&, const std::string& key, int32_t b) override {
-    coordinators[key] = b;
-    return absl::OkStatus();
-  }
-  std::map<std::string, int> created;
-  std::map<std::pair<std::string, int32_t>, int32_t> leaders;
-  std::map<std::string, int32_t> coordinators;
-};
 
 class HandlersTest : public ::testing::Test {
  protected:
