@@ -185,3 +185,58 @@ test('a broker taken down and back loses nothing that was acknowledged', async (
   for (const v of acked) assert.ok(got.has(v), `missing ${v}`);
   assert.equal(got.size, 150);
 });
+
+// kafkajs's transactional producer and read_committed consumer, independent of librdkafka: the
+// sandbox writes the markers, lists the aborted transaction and holds back the open one.
+test('transactions: committed records are read, aborted ones skipped, open ones held back', async () => {
+  await admin.createTopics({ topics: [{ topic: 'txn', numPartitions: 1, replicationFactor: 3 }] });
+  const producer = kafka.producer({ transactionalId: 'js-app', idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const transaction = async (values, commit) => {
+    const t = await producer.transaction();
+    await t.send({ topic: 'txn', messages: values.map((value) => ({ value })) });
+    await (commit ? t.commit() : t.abort());
+  };
+  await transaction(['c1', 'c2'], true);  // 0-1, commit marker 2
+  await transaction(['a1'], false);       // 3, abort marker 4
+  await transaction(['c3'], true);        // 5, commit marker 6
+  const open = await producer.transaction();
+  await open.send({ topic: 'txn', messages: [{ value: 'open' }] });  // 7, not decided
+  const read = async (groupId, readUncommitted, count) => {
+    const consumer = kafka.consumer({ groupId, readUncommitted, maxWaitTimeInMs: 100 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'txn', fromBeginning: true });
+    const got = [];
+    await consumer.run({ eachMessage: async ({ message }) => { got.push(`${message.offset}=${message.value}`); } });
+    await waitFor(`${count} records for ${groupId}`, () => got.length >= count, 30000);
+    await consumer.disconnect();
+    return got;
+  };
+  assert.deepEqual(await read('uncommitted', true, 5), ['0=c1', '1=c2', '3=a1', '5=c3', '7=open']);
+  // read_committed stops before the open transaction: three records, and only those.
+  const committed = await read('committed', false, 3);
+  assert.deepEqual(committed, ['0=c1', '1=c2', '5=c3']);
+  await open.commit();
+  assert.deepEqual(await read('committed-after', false, 4), ['0=c1', '1=c2', '5=c3', '7=open']);
+  await producer.disconnect();
+  // kcat-independent check of the markers' place: the end offset counts them.
+  const offsets = await admin.fetchTopicOffsets('txn');
+  assert.equal(offsets[0].high, '9');
+});
+
+test('records deleted from the middle of a partition leave an offset gap', async () => {
+  await admin.createTopics({ topics: [{ topic: 'gaps', numPartitions: 1, replicationFactor: 3 }] });
+  const producer = kafka.producer();
+  await producer.connect();
+  await producer.send({ topic: 'gaps', acks: -1, messages: ['g0', 'g1', 'g2', 'g3'].map((value) => ({ value })) });
+  await producer.disconnect();
+  await sandbox.control('/v1/clusters/A/topics/gaps/partitions/0/delete-records', { offsets: [0, 2] });
+  const consumer = kafka.consumer({ groupId: 'gaps-reader', maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'gaps', fromBeginning: true });
+  const got = [];
+  await consumer.run({ eachMessage: async ({ message }) => { got.push(`${message.offset}=${message.value}`); } });
+  await waitFor('the kept records', () => got.length >= 2, 30000);
+  await consumer.disconnect();
+  assert.deepEqual(got, ['1=g1', '3=g3']);
+});
