@@ -290,8 +290,30 @@ void Flow::OnRebalance(RebalanceKind kind, const std::vector<SourcePartition>& p
   PublishStatus();
 }
 
+void Flow::PassNonRecords(Pipeline& p) {
+  if (!p.next || *p.next >= p.end_hint || p.max_delivered >= *p.next) return;
+  if (p.stopped || !p.resolved || p.needs_seek || p.rewind) return;
+  p.next = p.end_hint;
+  p.in_flight.push_back(Entry{p.end_hint - 1, 0, NowMs(), true});
+}
+
+void Flow::HandleEnd(Pipeline& p, int64_t end) {
+  if (end <= p.end_hint) return;
+  p.end_hint = end;
+  if (!p.next) {
+    // Nothing delivered since the start per start_from: the start is the end.
+    if (p.max_delivered >= 0 || !p.resolved || p.needs_seek || p.stopped) return;
+    p.next = end;
+    if (p.position < 0) p.position = end;
+    if (options_.start_from == StartFrom::kLatest) p.fixed_start = end;
+    return;
+  }
+  Advance(p);
+}
+
 void Flow::Advance(Pipeline& p) {
   const int64_t before = p.position;
+  PassNonRecords(p);
   while (!p.in_flight.empty() && p.in_flight.front().done) {
     p.position = p.in_flight.front().offset + 1;
     p.in_flight.pop_front();
@@ -358,6 +380,7 @@ void Flow::HandleRecord(SourceRecord& record) {
   auto it = pipelines_.find(record.partition);
   if (it == pipelines_.end()) return;  // not (or no longer) ours
   Pipeline& p = *it->second;
+  p.max_delivered = std::max(p.max_delivered, record.offset.value);
   if (p.stopped || !p.resolved || p.needs_seek || p.rewind || draining_) return Drop(p);
   if (p.next && record.offset.value < *p.next) return;  // already handled (re-fetch)
   if (!p.next) {
@@ -606,6 +629,7 @@ void Flow::HandleError(const SourcePartitionError& error) {
   auto it = pipelines_.find(error.partition);
   if (it == pipelines_.end()) return;
   Pipeline& p = *it->second;
+  if (error.status.ok()) return HandleEnd(p, error.offset.value);
   if (error.status.code() != absl::StatusCode::kOutOfRange) {
     Log()->warn("msg=\"source partition error\" flow={} partition={} error=\"{}\"", options_.name,
                 p.source.ToString(), error.status.message());
@@ -663,6 +687,7 @@ void Flow::HandleError(const SourcePartitionError& error) {
       return;
     }
     p.next = wm->high;
+    p.end_hint = p.max_delivered = -1;  // facts about the log that is gone
   }
   Drop(p);
 }

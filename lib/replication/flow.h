@@ -139,6 +139,10 @@ class Flow {
     std::optional<int64_t> next;  // next offset expected from the fetcher; nullopt: take first
     std::optional<int64_t> fixed_start;  // start_from = latest: where it started, once known
     int64_t position = -1;               // all offsets below are on the target (or skipped)
+    // The source's end as last reported (every record below it was delivered) and the greatest
+    // offset delivered: offsets between the last record and the end hold no record.
+    int64_t end_hint = -1;
+    int64_t max_delivered = -1;
     std::deque<Entry> in_flight;
     size_t pending = 0;         // records sent and not acknowledged
     size_t bytes = 0;           // their bytes (this partition's share of the in-flight bound)
@@ -191,6 +195,11 @@ class Flow {
   bool ApplyResolution(Pipeline& p, const Resolution& r);
   void HandleRecord(SourceRecord& record);
   void HandleError(const SourcePartitionError& error);
+  // The source reached `p`'s end at `end` (a transaction marker, aborted or compacted records may
+  // lie between the last record and it).
+  void HandleEnd(Pipeline& p, int64_t end);
+  // Moves `next` past offsets that hold no record, once every record below the end is handled.
+  void PassNonRecords(Pipeline& p);
   void HandleAcks(std::vector<SinkAck>& acks);
   void Skip(Pipeline& p, const SourceRecord& record, const char* reason);
   // Moves `position` past the completed head of the in-flight queue and reports it.

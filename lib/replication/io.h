@@ -37,11 +37,14 @@ struct SourceRecord {
   std::shared_ptr<const void> owner;
 };
 
-// A partition-level problem reported by the source (e.g. the position fell below the log start).
+// A partition-level event reported by the source: a problem (e.g. the position fell below the log
+// start), or, with an OK status, the end of the partition reached at `offset`: every record below
+// it has been delivered, so offsets after the last record up to it hold none (transaction
+// markers, aborted records for a read_committed reader, records removed by compaction).
 struct SourcePartitionError {
   SourcePartition partition;
-  SourceOffset offset;  // the position that failed
-  absl::Status status;  // kOutOfRange for "offset out of range"
+  SourceOffset offset;  // the position that failed, or the end reached
+  absl::Status status;  // kOutOfRange for "offset out of range"; OK for "end reached"
 };
 
 struct Watermarks {

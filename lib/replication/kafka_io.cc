@@ -43,7 +43,9 @@ absl::StatusOr<std::unique_ptr<KafkaSource>> KafkaSource::Create(kafka::Properti
   properties.Set("enable.auto.offset.store", "false");
   properties.Set("auto.offset.reset", "error");
   SetDefault(properties, "partition.assignment.strategy", "cooperative-sticky");
-  SetDefault(properties, "enable.partition.eof", "false");
+  // The end of a partition tells the flow where the records end: offsets past the last record
+  // (transaction markers, compacted records) count as replicated, so lag reaches 0.
+  properties.Set("enable.partition.eof", "true");
   // Records of aborted transactions are not copied (librdkafka's default, stated here); a flow's
   // source_kafka may set read_uncommitted to copy everything (docs/replication.md).
   SetDefault(properties, "isolation.level", "read_committed");
@@ -95,7 +97,11 @@ absl::Status KafkaSource::Poll(std::chrono::milliseconds timeout, size_t max,
   if (!batch.ok()) return batch.status();
   for (kafka::Message& m : *batch) {
     SourcePartition partition{std::string(m.topic()), m.partition()};
-    if (m.is_partition_eof()) continue;
+    if (m.is_partition_eof()) {
+      errors.push_back(
+          SourcePartitionError{std::move(partition), SourceOffset(m.offset()), absl::OkStatus()});
+      continue;
+    }
     if (!m.ok()) {
       errors.push_back(
           SourcePartitionError{std::move(partition), SourceOffset(m.offset()), m.status()});

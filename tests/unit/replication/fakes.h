@@ -32,6 +32,11 @@ class FakeSource : public SourceClient {
   std::vector<SourcePartition> to_assign, to_revoke;
   std::vector<std::string> subscription;
   int seeks = 0;
+  // Offsets that hold no record (transaction markers, aborted or compacted records): never
+  // delivered. Their place in `logs` is a placeholder.
+  std::map<SourcePartition, std::set<int64_t>> no_record;
+  // Like librdkafka's enable.partition.eof: the end is reported once per end offset reached.
+  std::map<SourcePartition, int64_t> end_reported;
 
   void Append(const SourcePartition& p, StoredRecord r) { logs[p].push_back(std::move(r)); }
   int64_t End(const SourcePartition& p) { return static_cast<int64_t>(logs[p].size()); }
@@ -69,6 +74,10 @@ class FakeSource : public SourceClient {
         continue;
       }
       while (pos < End(p) && records.size() < max) {
+        if (no_record[p].contains(pos)) {
+          ++pos;
+          continue;
+        }
         const StoredRecord& s = logs[p][pos];
         SourceRecord r;
         r.partition = p;
@@ -84,6 +93,10 @@ class FakeSource : public SourceClient {
         r.owner = std::make_shared<int>(0);
         records.push_back(std::move(r));
         ++pos;
+      }
+      if (pos == End(p) && end_reported[p] != pos) {
+        end_reported[p] = pos;
+        errors.push_back({p, SourceOffset(pos), absl::OkStatus()});
       }
     }
     return absl::OkStatus();
