@@ -890,7 +890,9 @@ std::vector<PartitionMark> FlowController::MarksFrom(const std::vector<Observed>
     auto it = tails.find(p.target);
     if (it != tails.end()) {
       m.target_end = it->second.target.high;
-      if (it->second.last) m.source_next = it->second.last->value + 1;
+      // The target's newest copy says where records stop; the flow's position can be further
+      // when only offsets without a record (transaction markers, compacted) follow it.
+      if (it->second.last) m.source_next = std::max(it->second.last->value + 1, p.position);
     } else {
       auto wm = target_admin_->QueryWatermarks(p.target.topic, p.target.partition,
                                                std::chrono::seconds(5));
