@@ -48,6 +48,7 @@ class FlowOffsets {
   void OnSourcePosition(const SourcePartition& p, SourceOffset next) {
     fanout_->OnSourcePosition(p, next);
   }
+  void OnTargetReset(const SourcePartition& p) { fanout_->OnTargetReset(p); }
   // Where the flow resumes when provenance headers are off (its latest offset syncs). Call once.
   std::unique_ptr<replication::TargetTail> ProgressStore();
 

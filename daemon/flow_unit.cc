@@ -118,6 +118,7 @@ absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config&
   o.on_position = [offsets](const SourcePartition& p, SourceOffset next) {
     offsets->OnSourcePosition(p, next);
   };
+  o.on_target_reset = [offsets](const SourcePartition& p) { offsets->OnTargetReset(p); };
   o.start_floor = std::move(options.start_floor);
   if (f.mm2_takeover && IsConfiguredFlow(cfg, f)) {
     // Where MirrorMaker 2 stopped, for partitions it copied (daemon/mm2_takeover.h).

@@ -24,6 +24,9 @@ class AckObserver {
     (void)partition;
     (void)next;
   }
+  // Optional: the target partition holds less than was acknowledged (truncated or recreated), so
+  // whatever was learnt about its offsets is void. Default: ignored.
+  virtual void OnTargetReset(const SourcePartition& partition) { (void)partition; }
 };
 
 // Forwards to several observers (e.g. the Translator and the OffsetSyncWriter) in order. The
@@ -37,6 +40,9 @@ class AckFanout final : public AckObserver {
   }
   void OnSourcePosition(const SourcePartition& partition, SourceOffset next) override {
     for (AckObserver* o : observers_) o->OnSourcePosition(partition, next);
+  }
+  void OnTargetReset(const SourcePartition& partition) override {
+    for (AckObserver* o : observers_) o->OnTargetReset(partition);
   }
 
  private:

@@ -100,10 +100,13 @@ absl::StatusOr<CheckpointEmitter::PassResult> CheckpointEmitter::RunOnce() {
         if (it != last_.end()) prev = it->second;
       }
       if (prev) {
+        // A previous checkpoint past the target's end (the target topic was recreated or
+        // truncated) would send consumers past every record: the new translation replaces it.
         const bool rewound = cp.upstream_offset < prev->upstream_offset;
-        if (!rewound && cp.downstream_offset < prev->downstream_offset) {
-          // Translation went back without the group rewinding (target topic recreated or
-          // truncated): keep the previous checkpoint rather than move consumers back.
+        const bool past_end = t->target_end >= 0 && prev->downstream_offset > t->target_end;
+        if (!rewound && cp.downstream_offset < prev->downstream_offset && !past_end) {
+          // Translation went back without the group rewinding (a duplicate copy found first):
+          // keep the previous checkpoint rather than move consumers back.
           cp = *prev;
         } else if (cp.upstream_offset != prev->upstream_offset ||
                    cp.downstream_offset != prev->downstream_offset ||

@@ -93,15 +93,14 @@ absl::StatusOr<Translation> Translator::Search(const SourcePartition& partition,
     auto it = cache_.find(partition);
     if (it != cache_.end()) position = it->second.position;
   }
-  auto exact = [](int64_t target) {
-    return Translation{Translation::Kind::kExact, TargetOffset(target), false};
-  };
-  const Translation miss{Translation::Kind::kMiss, TargetOffset(), false};
-
   auto bounds = index_.GetBounds(tp);
   if (!bounds.ok()) return bounds.status();
   const int64_t low = bounds->low.value;
   const int64_t high = bounds->high.value;
+  auto exact = [high](int64_t target) {
+    return Translation{Translation::Kind::kExact, TargetOffset(target), false, high};
+  };
+  const Translation miss{Translation::Kind::kMiss, TargetOffset(), false, high};
 
   // Invariant: the first record of ours at or after `hi` has source >= x (or there is none), and
   // `below` (if set) is a record of ours with source < x ending right before `lo`.

@@ -60,6 +60,7 @@ struct Translation {
   Kind kind = Kind::kMiss;
   TargetOffset target;
   bool from_cache = false;  // answered without reading the target partition
+  int64_t target_end = -1;  // the target partition's end when it was read (-1: from the cache)
 };
 
 // Thread-safe: OnReplicated/OnSourcePosition (flow worker threads) only take a short lock;
@@ -86,6 +87,9 @@ class Translator final : public AckObserver {
 
   // Forgets cached pairs of a partition (e.g. when the target topic was recreated).
   void Forget(const SourcePartition& partition);
+  // The flow found the target partition holding less than was acknowledged: what the cache knows
+  // of it is void.
+  void OnTargetReset(const SourcePartition& partition) override { Forget(partition); }
 
  private:
   struct Pair {

@@ -202,6 +202,7 @@ bool Flow::ApplyResolution(Pipeline& p, const Resolution& r) {
           "following the target\" flow={} partition={} acknowledged_up_to={} target_next={}",
           options_.name, p.source.ToString(), p.position, *p.next);
       if (probe_) probe_->RecordError("target_truncated");
+      if (options_.on_target_reset) options_.on_target_reset(p.source);
     }
     p.position = *p.next;
   }
@@ -242,6 +243,7 @@ void Flow::OnRebalance(RebalanceKind kind, const std::vector<SourcePartition>& p
       }
       ++resolved;
       p->needs_seek = false;
+      p->fetch_from = p->next.value_or(options_.start_from == StartFrom::kEarliest ? 0 : -1);
       if (p->next) {
         start.emplace_back(*p->next);
       } else {
@@ -298,16 +300,18 @@ void Flow::PassNonRecords(Pipeline& p) {
 }
 
 void Flow::HandleEnd(Pipeline& p, int64_t end) {
-  if (end <= p.end_hint) return;
-  p.end_hint = end;
+  if (!p.resolved || p.stopped) return;  // a fetch from a placeholder start: it says nothing
   if (!p.next) {
     // Nothing delivered since the start per start_from: the start is the end.
-    if (p.max_delivered >= 0 || !p.resolved || p.needs_seek || p.stopped) return;
+    if (p.max_delivered >= 0 || p.needs_seek) return;
     p.next = end;
     if (p.position < 0) p.position = end;
     if (options_.start_from == StartFrom::kLatest) p.fixed_start = end;
     return;
   }
+  // Only a fetch that started at or below `next` delivered every record in [next, end).
+  if (p.fetch_from < 0 || p.fetch_from > *p.next || end <= p.end_hint) return;
+  p.end_hint = end;
   Advance(p);
 }
 
@@ -356,6 +360,7 @@ void Flow::Drop(Pipeline& p) {
 void Flow::ForgetStart(Pipeline& p) {
   p.in_flight.clear();  // `position` stays: everything below it is on the target
   p.next.reset();
+  p.end_hint = -1;  // it covered a fetch from a start that is no longer ours
   p.resolved = false;
   Drop(p);
 }
@@ -735,6 +740,7 @@ void Flow::ApplyBackpressure() {
       }
       if (absl::Status sought = source_->Seek(sp, SourceOffset(to)); sought.ok()) {
         p->needs_seek = false;
+        p->fetch_from = to == kOffsetBeginning ? 0 : to;
       } else {
         Log()->warn("msg=\"seek failed; retrying\" flow={} partition={} offset={} error=\"{}\"",
                     options_.name, sp.ToString(), to, sought.message());

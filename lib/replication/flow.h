@@ -59,6 +59,9 @@ struct FlowOptions {
   // Called on the worker thread when every source record below `next` of a partition has been
   // replicated or deliberately skipped.
   std::function<void(const SourcePartition&, SourceOffset next)> on_position;
+  // Called on the worker thread when a partition's target holds less than was acknowledged
+  // (truncated or recreated): translations learnt about it are void.
+  std::function<void(const SourcePartition&)> on_target_reset;
   // The lowest source offset a partition may start from, whatever its target tail says (a
   // failback resumes after the records it reported as divergent; a reverse flow starts at its
   // failover mark; a take-over starts after MirrorMaker 2). nullopt: no floor. An error leaves
@@ -143,6 +146,9 @@ class Flow {
     // offset delivered: offsets between the last record and the end hold no record.
     int64_t end_hint = -1;
     int64_t max_delivered = -1;
+    // Where the source consumer was last positioned (assignment or seek); -1 when unknown (the
+    // log end). An end it reports covers what it delivered from there only.
+    int64_t fetch_from = -1;
     std::deque<Entry> in_flight;
     size_t pending = 0;         // records sent and not acknowledged
     size_t bytes = 0;           // their bytes (this partition's share of the in-flight bound)

@@ -169,47 +169,57 @@ class MockClusterBackend : public MockBackend {
   // Produce v3 without a transactional id (the mock then checks no sequence), acks=-1.
   absl::StatusOr<int64_t> Append(const std::string& topic, int32_t partition, int32_t broker,
                                  std::string_view batch) override {
-    auto b = Broker(broker);
-    if (!b.ok()) return b.status();
-    WireWriter w;
-    w.NullableString(std::nullopt);
-    w.Int16(-1);    // acks
-    w.Int32(5000);  // timeout
-    w.Int32(1);
-    w.String(topic);
-    w.Int32(1);
-    w.Int32(partition);
-    w.Bytes(std::string(batch));
-    auto body = MockRequest(**b, api::kProduce, 3, w.data());
-    if (!body.ok()) return body.status();
-    WireReader r(*body);
-    r.ArrayLength();
-    r.String();
-    r.ArrayLength();
-    r.Int32();
-    const int16_t error = r.Int16();
+    WireWriter head;
+    head.NullableString(std::nullopt);
+    head.Int16(-1);    // acks
+    head.Int32(5000);  // timeout
+    WireWriter fields;
+    fields.Bytes(std::string(batch));
+    auto rest = OnePartition(broker, api::kProduce, 3, head, topic, partition, fields, "append to");
+    if (!rest.ok()) return rest.status();
+    WireReader r(*rest);
     const int64_t base_offset = r.Int64();
     if (!r.ok()) return absl::InternalError("malformed produce response from mock");
-    if (error != 0) {
-      return absl::UnavailableError(absl::StrCat("mock refused the append to ", topic, ":",
-                                                 partition, " with error ", error));
-    }
     return base_offset;
   }
 
   // ListOffsets v1, latest.
   absl::StatusOr<int64_t> EndOffset(const std::string& topic, int32_t partition,
                                     int32_t broker) override {
-    auto b = Broker(broker);
-    if (!b.ok()) return b.status();
+    WireWriter head;
+    head.Int32(-1);  // replica id
+    WireWriter fields;
+    fields.Int64(-1);  // latest
+    auto rest =
+        OnePartition(broker, api::kListOffsets, 1, head, topic, partition, fields, "end offset of");
+    if (!rest.ok()) return rest.status();
+    WireReader r(*rest);
+    r.Int64();  // timestamp
+    const int64_t offset = r.Int64();
+    if (!r.ok()) return absl::InternalError("malformed list offsets response from mock");
+    return offset;
+  }
+
+ private:
+  // A request about one partition: `head`, then topic and partition with `fields`, to `broker`.
+  // Returns the response after the partition's error code, or that error.
+  absl::StatusOr<std::string> OnePartition(int32_t broker, int16_t api_key, int16_t version,
+                                           const WireWriter& head, const std::string& topic,
+                                           int32_t partition, const WireWriter& fields,
+                                           const char* what) const {
+    const kafka::MockCluster::Broker* target = nullptr;
+    for (const auto& b : mock_->brokers()) {
+      if (b.id == broker) target = &b;
+    }
+    if (target == nullptr) return absl::UnavailableError(absl::StrCat("no mock broker ", broker));
     WireWriter w;
-    w.Int32(-1);  // replica id
+    w.Raw(head.data());
     w.Int32(1);
     w.String(topic);
     w.Int32(1);
     w.Int32(partition);
-    w.Int64(-1);  // latest
-    auto body = MockRequest(**b, api::kListOffsets, 1, w.data());
+    w.Raw(fields.data());
+    auto body = MockRequest(*target, api_key, version, w.data());
     if (!body.ok()) return body.status();
     WireReader r(*body);
     r.ArrayLength();
@@ -217,22 +227,12 @@ class MockClusterBackend : public MockBackend {
     r.ArrayLength();
     r.Int32();
     const int16_t error = r.Int16();
-    r.Int64();  // timestamp
-    const int64_t offset = r.Int64();
-    if (!r.ok()) return absl::InternalError("malformed list offsets response from mock");
+    if (!r.ok()) return absl::InternalError(absl::StrCat("malformed response from mock broker"));
     if (error != 0) {
-      return absl::UnavailableError(
-          absl::StrCat("mock cannot tell the end of ", topic, ":", partition, ": error ", error));
+      return absl::UnavailableError(absl::StrCat("mock broker ", broker, ": ", what, " ", topic,
+                                                 ":", partition, ": error ", error));
     }
-    return offset;
-  }
-
- private:
-  absl::StatusOr<const kafka::MockCluster::Broker*> Broker(int32_t id) const {
-    for (const auto& b : mock_->brokers()) {
-      if (b.id == id) return &b;
-    }
-    return absl::UnavailableError(absl::StrCat("no mock broker ", id));
+    return std::string(r.rest());
   }
 
   kafka::MockCluster* mock_;

@@ -137,22 +137,42 @@ TEST_F(CheckpointEmitterTest, TranslationGoingBackWithoutARewindIsNotWritten) {
   source_groups_.Set("app", "orders", 0, 60);
   auto e = MakeEmitter();
   Run(*e);
-  // The target topic was recreated with fewer records ahead of source 61.
+  // The target now holds fewer records ahead of source 61 (another writer's first), but the
+  // previous checkpoint still points inside it: it stays rather than move consumers back.
   translator_.Forget(SourcePartition{"orders", 0});
   index_.logs[kTp].clear();
-  for (int64_t s = 50; s < 100; ++s) index_.Append(kTp, "A", s);  // 61 now at target 11
+  for (int64_t s = 0; s < 40; ++s) index_.Append(kTp, "X", s);
+  for (int64_t s = 50; s < 100; ++s) index_.Append(kTp, "A", s);  // 61 at target 51, end 90
   source_groups_.Set("app", "orders", 0, 61);
   EXPECT_EQ(Run(*e).written, 0);
   EXPECT_EQ(e->Last("app", "A.orders", 0)->downstream_offset, 60);
+}
+
+// The flow saw the target topic recreated (OnTargetReset): the cache is dropped, and a previous
+// checkpoint past the new end is replaced, never kept.
+TEST_F(CheckpointEmitterTest, ACheckpointPastARecreatedTargetsEndIsReplaced) {
+  source_groups_.Set("app", "orders", 0, 60);
+  auto e = MakeEmitter();
+  Run(*e);
+  ASSERT_EQ(e->Last("app", "A.orders", 0)->downstream_offset, 60);
+  AckObserver& observer = translator_;
+  observer.OnTargetReset(SourcePartition{"orders", 0});
+  index_.logs[kTp].clear();
+  for (int64_t s = 50; s < 100; ++s) index_.Append(kTp, "A", s);  // 61 now at target 11, end 50
+  source_groups_.Set("app", "orders", 0, 61);
+  EXPECT_EQ(Run(*e).written, 1);
+  EXPECT_EQ(e->Last("app", "A.orders", 0)->downstream_offset, 11);
 }
 
 TEST_F(CheckpointEmitterTest, RestartReadsBackCheckpointsAndStaysMonotonic) {
   source_groups_.Set("app", "orders", 0, 60);
   MakeEmitter()->RunOnce().IgnoreError();
   ASSERT_EQ(Written().size(), 1u);
-  // A new instance, whose translation would now go back for the same group position.
+  // A new instance, whose translation would now go back for the same group position (the
+  // previous checkpoint still inside the target).
   translator_.Forget(SourcePartition{"orders", 0});
   index_.logs[kTp].clear();
+  for (int64_t s = 0; s < 40; ++s) index_.Append(kTp, "X", s);
   for (int64_t s = 50; s < 100; ++s) index_.Append(kTp, "A", s);
   source_groups_.Set("app", "orders", 0, 61);
   auto e = MakeEmitter();

@@ -88,5 +88,33 @@ TEST_F(FlowTest, TheEndIsPassedOnlyAfterEveryDeliveredRecordIsCopied) {
   EXPECT_EQ(StatusOf(st, kP0)->lag_records, 0);
 }
 
+// While its tail is unknown, a partition is fetched from a placeholder (the log end) and what
+// comes is dropped. The end reported from there covers nothing below it: once the tail is read,
+// every record after it is copied, none is passed as if it held no record.
+TEST_F(FlowTest, AnEndReportedBeforeTheStartIsKnownPassesNothing) {
+  for (int i = 0; i < 5; ++i) source_.Append(kP0, Rec(i));
+  {
+    auto flow = NewFlow(Options());
+    source_.to_assign = {kP0};
+    Run(*flow, 5);
+    ASSERT_EQ(Offsets(kT0), Range(0, 5));
+  }
+  for (int i = 5; i < 20; ++i) source_.Append(kP0, Rec(i));
+  source_.positions.clear();
+  source_.end_reported.clear();
+  tail_.unreadable.insert(kT0);  // the restarted flow cannot read its tail yet
+  FlowOptions o = Options();
+  o.poll_batch = 3;  // the copy takes several polls after the end was reported
+  auto flow = NewFlow(std::move(o));
+  source_.to_assign = {kP0};
+  Run(*flow, 5);  // the consumer sits at the end (20) and reports it
+  EXPECT_EQ(source_.end_reported[kP0], 20);
+  tail_.unreadable.clear();
+  now_ += 60'000;  // the next tail read
+  Run(*flow, 10);
+  EXPECT_EQ(Offsets(kT0), Range(0, 20));
+  EXPECT_EQ(StatusOf(Settled(*flow), kP0)->position, 20);
+}
+
 }  // namespace
 }  // namespace kmirror::replication
