@@ -92,6 +92,16 @@ std::vector<std::vector<int32_t>> ClusterState::AssignReplicas(const std::string
   return out;
 }
 
+absl::StatusOr<const TopicInfo*> ClusterState::Partition(const std::string& topic,
+                                                         int32_t partition) const {
+  const TopicInfo* t = Topic(topic);
+  if (t == nullptr) return absl::NotFoundError("no topic " + topic);
+  if (partition < 0 || partition >= t->partitions()) {
+    return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partition ", partition));
+  }
+  return t;
+}
+
 absl::Status ClusterState::CreateTopic(const std::string& name, int32_t partitions, int16_t rf,
                                        std::vector<std::vector<int32_t>> assignment,
                                        std::map<std::string, std::string> configs) {

@@ -37,9 +37,10 @@ class MockBackend {
   // Appends a record batch to a partition through its leader `broker`; returns its base offset.
   virtual absl::StatusOr<int64_t> Append(const std::string& topic, int32_t partition,
                                          int32_t broker, std::string_view batch) = 0;
-  // The partition's end offset (high watermark), asked of its leader `broker`.
-  virtual absl::StatusOr<int64_t> EndOffset(const std::string& topic, int32_t partition,
-                                            int32_t broker) = 0;
+  // The record batch holding `offset`, asked of the partition's leader `broker` (a fetch);
+  // NotFound when the offset is not in the log.
+  virtual absl::StatusOr<std::string> BatchAt(const std::string& topic, int32_t partition,
+                                              int32_t broker, int64_t offset) = 0;
 };
 
 struct ClusterOptions {
@@ -110,6 +111,8 @@ class ClusterState {
 
   std::map<std::string, TopicInfo>& topics() { return topics_; }
   const TopicInfo* Topic(const std::string& name) const;
+  // The topic holding `partition`, or NotFound naming what is missing.
+  absl::StatusOr<const TopicInfo*> Partition(const std::string& topic, int32_t partition) const;
   // Creates a topic in the mock and here. Validation is the caller's (the CreateTopics handler).
   absl::Status CreateTopic(const std::string& name, int32_t partitions, int16_t rf,
                            std::vector<std::vector<int32_t>> assignment,

@@ -1102,7 +1102,7 @@ std::optional<Observation> Handlers::ObserveRequest(const RequestHeader& h, std:
     case api::kListOffsets:
     case api::kEndTxn:
     case api::kInitProducerId:
-      return ObserveLogRequest(h, body);
+      return ObserveLogRequest(r, std::move(o));
     case api::kJoinGroup: {
       JoinRequestInfo& j = o.join;
       j.group_id = r.String();

@@ -25,6 +25,7 @@
 #include "lib/sandbox/cluster_state.h"
 #include "lib/sandbox/group_registry.h"
 #include "lib/sandbox/log_overlay.h"
+#include "lib/sandbox/wire.h"
 
 namespace kmirror::sandbox {
 
@@ -52,13 +53,12 @@ struct OffsetCommitRequest {
 };
 std::optional<OffsetCommitRequest> ParseOffsetCommit(int16_t version, std::string_view body);
 
-// A partition's record set in an observed Produce request (transactional or compressed ones).
+// A partition's transactional record set in an observed Produce request.
 struct ProducedBatch {
   PartitionKey tp;
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
   bool transactional = false;
-  bool compressed = false;
   int64_t records = 0;  // offsets the record set takes
 };
 
@@ -121,7 +121,8 @@ class Handlers {
 
  private:
   // log_handlers.cc: transactions and deleted records over the mock's logs (see log_overlay.h).
-  std::optional<Observation> ObserveLogRequest(const RequestHeader& h, std::string_view body);
+  // `o` has the API key and version; `r` reads the request body.
+  std::optional<Observation> ObserveLogRequest(WireReader& r, Observation o);
   ResponseEdit ObserveLogResponse(const Observation& o, std::string_view body);
   ResponseEdit ProduceDone(const Observation& o, std::string_view body);
   ResponseEdit EndTxnDone(const Observation& o, std::string_view body);

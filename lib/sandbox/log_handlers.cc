@@ -1,6 +1,6 @@
 // Handlers for Kafka's transaction semantics and compaction-like deletions over the mock's logs
 // (see log_overlay.h). Requests are parsed on the way to the mock, responses rewritten on the way
-// back. Produce is observed only when it carries a transactional or compressed batch, Fetch and
+// back. Produce is observed only when it carries a transactional batch, Fetch and
 // ListOffsets only for partitions that have an overlay, so plain traffic is relayed untouched.
 #include <chrono>
 
@@ -28,14 +28,9 @@ const FetchedPartition* FindFetched(const Observation& o, const std::string& top
 
 }  // namespace
 
-std::optional<Observation> Handlers::ObserveLogRequest(const RequestHeader& h,
-                                                       std::string_view body) {
-  const int16_t v = h.api_version;
-  WireReader r(body);
-  Observation o;
-  o.api_key = h.api_key;
-  o.api_version = v;
-  switch (h.api_key) {
+std::optional<Observation> Handlers::ObserveLogRequest(WireReader& r, Observation o) {
+  const int16_t v = o.api_version;
+  switch (o.api_key) {
     case api::kProduce: {
       if (v >= 3) o.transactional_id = r.NullableString().value_or("");
       r.Int16();  // acks
@@ -57,25 +52,21 @@ std::optional<Observation> Handlers::ObserveLogRequest(const RequestHeader& h,
               b.producer_epoch = hdr->producer_epoch;
               b.transactional = hdr->transactional() && !hdr->control();
             }
-            b.compressed = b.compressed || hdr->compressed();
             b.records += static_cast<int64_t>(hdr->last_offset_delta) + 1;
           }
-          if (b.transactional || b.compressed) o.produced.push_back(std::move(b));
+          if (b.transactional) o.produced.push_back(std::move(b));
         }
       }
       if (!r.ok() || o.produced.empty()) return std::nullopt;
       std::lock_guard<std::mutex> lock(state_->mu);
       for (const ProducedBatch& b : o.produced) {
-        if (b.transactional) {
-          state_->logs().TransactionalSent(b.tp, o.transactional_id, b.producer_id,
-                                           b.producer_epoch);
-        }
+        state_->logs().TransactionalSent(b.tp, o.transactional_id, b.producer_id, b.producer_epoch);
       }
       return o;
     }
     case api::kFetch:
     case api::kListOffsets: {
-      const bool fetch = h.api_key == api::kFetch;
+      const bool fetch = o.api_key == api::kFetch;
       r.Int32();  // replica id
       if (fetch) {
         r.Int32();              // max wait
@@ -170,13 +161,8 @@ ResponseEdit Handlers::ProduceDone(const Observation& o, std::string_view body) 
       for (const ProducedBatch& b : o.produced) {
         if (b.tp.second != partition || b.tp.first != topic) continue;
         const bool appended = error == err::kNone && base_offset >= 0;
-        if (b.transactional) {
-          state_->logs().TransactionalDone(
-              b.tp, b.producer_id, appended ? std::optional<int64_t>(base_offset) : std::nullopt);
-        }
-        if (b.compressed && appended) {
-          state_->logs().CompressedAppended(b.tp, base_offset, base_offset + b.records - 1);
-        }
+        state_->logs().TransactionalDone(
+            b.tp, b.producer_id, appended ? std::optional<int64_t>(base_offset) : std::nullopt);
       }
     }
   }

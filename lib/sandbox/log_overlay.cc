@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/str_cat.h"
-
 namespace kmirror::sandbox {
 
 int64_t PartitionOverlay::LastStable(int64_t high) const {
@@ -53,10 +51,6 @@ void LogOverlay::TransactionalDone(const PartitionKey& tp, int64_t producer_id,
   if (it->second.first_offset < 0 && it->second.in_flight == 0) p->second.open.erase(it);
 }
 
-void LogOverlay::CompressedAppended(const PartitionKey& tp, int64_t first, int64_t last) {
-  partitions_[tp].compressed.emplace_back(first, last);
-}
-
 std::vector<PartitionKey> LogOverlay::OpenPartitions(int64_t producer_id) const {
   std::vector<PartitionKey> out;
   for (const auto& [tp, p] : partitions_) {
@@ -69,7 +63,6 @@ std::vector<PartitionKey> LogOverlay::OpenPartitions(int64_t producer_id) const 
 void LogOverlay::MarkerWritten(const PartitionKey& tp, int64_t producer_id, bool commit,
                                int64_t offset) {
   PartitionOverlay& p = partitions_[tp];
-  p.markers.insert(offset);
   auto it = p.open.find(producer_id);
   if (it == p.open.end()) return;
   if (!commit) p.aborted.push_back(AbortedTxn{producer_id, it->second.first_offset, offset});
@@ -88,30 +81,8 @@ void LogOverlay::SetProducer(const std::string& transactional_id, int64_t produc
   producers_[transactional_id] = {producer_id, epoch};
 }
 
-absl::Status LogOverlay::Delete(const PartitionKey& tp, const std::vector<int64_t>& offsets,
-                                int64_t high) {
-  const PartitionOverlay* p = Find(tp);
-  for (int64_t o : offsets) {
-    if (o < 0 || o >= high) {
-      return absl::InvalidArgumentError(absl::StrCat("offset ", o, " of ", tp.first, ":", tp.second,
-                                                     " is not in the log (its end is ", high, ")"));
-    }
-    if (p == nullptr) continue;
-    if (p->markers.contains(o)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("offset ", o, " of ", tp.first, ":", tp.second, " is a transaction marker"));
-    }
-    for (const auto& [first, last] : p->compressed) {
-      if (o >= first && o <= last) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "offset ", o, " of ", tp.first, ":", tp.second, " is in a compressed batch (", first,
-            "-", last, "); the sandbox deletes records from uncompressed batches only"));
-      }
-    }
-  }
-  PartitionOverlay& w = partitions_[tp];
-  w.deleted.insert(offsets.begin(), offsets.end());
-  return absl::OkStatus();
+void LogOverlay::Delete(const PartitionKey& tp, const std::vector<int64_t>& offsets) {
+  partitions_[tp].deleted.insert(offsets.begin(), offsets.end());
 }
 
 }  // namespace kmirror::sandbox

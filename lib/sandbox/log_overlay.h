@@ -66,7 +66,6 @@ class LogOverlay {
   // Its response: the batch's base offset, or nullopt when it was not appended.
   void TransactionalDone(const PartitionKey& tp, int64_t producer_id,
                          std::optional<int64_t> base_offset);
-  void CompressedAppended(const PartitionKey& tp, int64_t first, int64_t last);
 
   // Partitions where `producer_id` has a transaction open.
   std::vector<PartitionKey> OpenPartitions(int64_t producer_id) const;
@@ -76,9 +75,9 @@ class LogOverlay {
   std::optional<std::pair<int64_t, int16_t>> ProducerOf(const std::string& transactional_id) const;
   void SetProducer(const std::string& transactional_id, int64_t producer_id, int16_t epoch);
 
-  // Removes records the way compaction does. Refused (nothing changes) when an offset is negative,
-  // not below `high`, a transaction marker, or inside a compressed batch.
-  absl::Status Delete(const PartitionKey& tp, const std::vector<int64_t>& offsets, int64_t high);
+  // Removes records the way compaction does; the caller checked that each is a record of an
+  // uncompressed batch (Cluster::DeleteRecords reads them from the mock).
+  void Delete(const PartitionKey& tp, const std::vector<int64_t>& offsets);
 
  private:
   std::map<PartitionKey, PartitionOverlay> partitions_;

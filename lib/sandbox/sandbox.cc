@@ -23,6 +23,7 @@
 #include "lib/sandbox/api.h"
 #include "lib/sandbox/frontend.h"
 #include "lib/sandbox/handlers.h"
+#include "lib/sandbox/records.h"
 #include "lib/sandbox/topic_config.h"
 #include "lib/sandbox/wire.h"
 
@@ -175,7 +176,8 @@ class MockClusterBackend : public MockBackend {
     head.Int32(5000);  // timeout
     WireWriter fields;
     fields.Bytes(std::string(batch));
-    auto rest = OnePartition(broker, api::kProduce, 3, head, topic, partition, fields, "append to");
+    auto rest = OnePartition(broker, api::kProduce, 3, /*before topics*/ 0, head, topic, partition,
+                             fields, "append to");
     if (!rest.ok()) return rest.status();
     WireReader r(*rest);
     const int64_t base_offset = r.Int64();
@@ -183,30 +185,48 @@ class MockClusterBackend : public MockBackend {
     return base_offset;
   }
 
-  // ListOffsets v1, latest.
-  absl::StatusOr<int64_t> EndOffset(const std::string& topic, int32_t partition,
-                                    int32_t broker) override {
+  // Fetch v4 (read_uncommitted) at `offset`: the mock answers with the message set holding it.
+  absl::StatusOr<std::string> BatchAt(const std::string& topic, int32_t partition, int32_t broker,
+                                      int64_t offset) override {
     WireWriter head;
-    head.Int32(-1);  // replica id
+    head.Int32(-1);       // replica id
+    head.Int32(0);        // max wait
+    head.Int32(0);        // min bytes
+    head.Int32(1 << 24);  // max bytes
+    head.Int8(0);         // read_uncommitted
     WireWriter fields;
-    fields.Int64(-1);  // latest
-    auto rest =
-        OnePartition(broker, api::kListOffsets, 1, head, topic, partition, fields, "end offset of");
-    if (!rest.ok()) return rest.status();
+    fields.Int64(offset);
+    fields.Int32(1 << 24);
+    auto rest = OnePartition(broker, api::kFetch, 4, /*throttle first*/ 4, head, topic, partition,
+                             fields, "fetch from");
+    if (!rest.ok()) {
+      return absl::NotFoundError(absl::StrCat("offset ", offset, " of ", topic, ":", partition,
+                                              " is not in the log (", rest.status().message(),
+                                              ")"));
+    }
     WireReader r(*rest);
-    r.Int64();  // timestamp
-    const int64_t offset = r.Int64();
-    if (!r.ok()) return absl::InternalError("malformed list offsets response from mock");
-    return offset;
+    r.Int64();  // high watermark
+    r.Int64();  // last stable offset
+    const int32_t aborted = r.ArrayLength(16);
+    r.Skip(static_cast<size_t>(std::max(0, aborted)) * 16);
+    const std::string records = r.Bytes().value_or("");
+    if (!r.ok()) return absl::InternalError("malformed fetch response from mock");
+    for (std::string_view batch : SplitBatches(records).batches) {
+      auto h = ParseBatchHeader(batch);
+      if (h && h->base_offset <= offset && offset <= h->last_offset()) return std::string(batch);
+    }
+    return absl::NotFoundError(
+        absl::StrCat("offset ", offset, " of ", topic, ":", partition, " is not in the log"));
   }
 
  private:
   // A request about one partition: `head`, then topic and partition with `fields`, to `broker`.
-  // Returns the response after the partition's error code, or that error.
+  // Returns the response after the partition's error code (`skip` bytes come before the topics),
+  // or that error.
   absl::StatusOr<std::string> OnePartition(int32_t broker, int16_t api_key, int16_t version,
-                                           const WireWriter& head, const std::string& topic,
-                                           int32_t partition, const WireWriter& fields,
-                                           const char* what) const {
+                                           size_t skip, const WireWriter& head,
+                                           const std::string& topic, int32_t partition,
+                                           const WireWriter& fields, const char* what) const {
     const kafka::MockCluster::Broker* target = nullptr;
     for (const auto& b : mock_->brokers()) {
       if (b.id == broker) target = &b;
@@ -222,12 +242,13 @@ class MockClusterBackend : public MockBackend {
     auto body = MockRequest(*target, api_key, version, w.data());
     if (!body.ok()) return body.status();
     WireReader r(*body);
+    r.Skip(skip);
     r.ArrayLength();
     r.String();
     r.ArrayLength();
     r.Int32();
     const int16_t error = r.Int16();
-    if (!r.ok()) return absl::InternalError(absl::StrCat("malformed response from mock broker"));
+    if (!r.ok()) return absl::InternalError("malformed response from mock broker");
     if (error != 0) {
       return absl::UnavailableError(absl::StrCat("mock broker ", broker, ": ", what, " ", topic,
                                                  ":", partition, ": error ", error));
@@ -393,11 +414,7 @@ absl::Status Cluster::MoveLeader(const std::string& topic, int32_t partition, in
 absl::Status Cluster::InjectProduceErrors(const std::string& topic, int32_t partition,
                                           const std::vector<int16_t>& errors) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  const TopicInfo* t = state_->Topic(topic);
-  if (t == nullptr) return absl::NotFoundError("no topic " + topic);
-  if (partition < 0 || partition >= t->partitions()) {
-    return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partition ", partition));
-  }
+  if (auto t = state_->Partition(topic, partition); !t.ok()) return t.status();
   state_->PushProduceErrors(topic, partition, errors);
   return absl::OkStatus();
 }
@@ -405,14 +422,23 @@ absl::Status Cluster::InjectProduceErrors(const std::string& topic, int32_t part
 absl::Status Cluster::DeleteRecords(const std::string& topic, int32_t partition,
                                     const std::vector<int64_t>& offsets) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  const TopicInfo* t = state_->Topic(topic);
-  if (t == nullptr) return absl::NotFoundError("no topic " + topic);
-  if (partition < 0 || partition >= t->partitions()) {
-    return absl::NotFoundError(absl::StrCat("topic ", topic, " has no partition ", partition));
+  auto t = state_->Partition(topic, partition);
+  if (!t.ok()) return t.status();
+  for (int64_t o : offsets) {
+    const std::string where = absl::StrCat("offset ", o, " of ", topic, ":", partition);
+    if (o < 0) return absl::InvalidArgumentError(where + " is negative");
+    auto batch = backend_->BatchAt(topic, partition, (*t)->leaders[partition], o);
+    if (!batch.ok()) return batch.status();
+    auto h = ParseBatchHeader(*batch);
+    if (!h) return absl::InternalError(where + ": the mock returned no readable batch");
+    if (h->control()) return absl::InvalidArgumentError(where + " is a transaction marker");
+    if (h->compressed()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, " is in a compressed batch (", h->base_offset, "-", h->last_offset(),
+                       "); the sandbox deletes records from uncompressed batches only"));
+    }
   }
-  auto end = backend_->EndOffset(topic, partition, t->leaders[partition]);
-  if (!end.ok()) return end.status();
-  if (auto s = state_->logs().Delete({topic, partition}, offsets, *end); !s.ok()) return s;
+  state_->logs().Delete({topic, partition}, offsets);
   common::Logger("sandbox")->info("msg=\"records deleted\" cluster={} partition={}:{} count={}",
                                   name(), topic, partition, offsets.size());
   return absl::OkStatus();

@@ -185,6 +185,10 @@ TEST_F(KcatTest, TransactionsCommitAbortAndHoldBackTheLastStableOffset) {
   EXPECT_EQ(read("read_uncommitted"), "0=c1 1=c2 2=c3 4=a1 5=a2 7=c4 9=open 10=plain ");
   ASSERT_TRUE(p.CommitTransaction(std::chrono::seconds(20)).ok());
   EXPECT_EQ(read("read_committed"), "0=c1 1=c2 2=c3 7=c4 9=open 10=plain ");
+  // Markers are not records: they cannot be deleted.
+  auto marker = sandbox_->Control("/v1/clusters/A/topics/tx/partitions/0/delete-records",
+                                  R"({"offsets":[3]})");
+  EXPECT_NE(marker.message().find("transaction marker"), std::string::npos) << marker;
 }
 
 // Records removed from the middle of a partition the way compaction does: their offsets stay
@@ -204,6 +208,15 @@ TEST_F(KcatTest, DeletedRecordsLeaveOffsetGaps) {
   auto r = Kcat({"-C", "-t", "compacted", "-o", "beginning", "-e", "-f", "%o=%s "});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "0=r0 3=r3 ");
+  // A compressed batch cannot be rewritten: refused, and nothing of the request is applied.
+  const std::string zs(500, 'z');  // compressible, so librdkafka keeps the gzip batch
+  auto z = Kcat({"-P", "-t", "compacted", "-p", "0", "-z", "gzip"}, zs + "\n" + zs + "\n");
+  ASSERT_EQ(z.exit_code, 0) << z.err;
+  auto compressed = sandbox_->Control("/v1/clusters/A/topics/compacted/partitions/0/delete-records",
+                                      R"({"offsets":[0,5]})");
+  EXPECT_NE(compressed.message().find("compressed batch (4-5)"), std::string::npos) << compressed;
+  r = Kcat({"-C", "-t", "compacted", "-o", "beginning", "-e", "-f", "%o "});
+  EXPECT_EQ(r.out, "0 3 4 5 ");
 }
 
 TEST(SandboxProcessTest, SigtermExitsCleanlyAndRemovesReadyFile) {

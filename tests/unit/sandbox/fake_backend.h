@@ -32,8 +32,8 @@ class FakeBackend : public MockBackend {
     appended[{topic, p}].emplace_back(batch);
     return end[{topic, p}]++;
   }
-  absl::StatusOr<int64_t> EndOffset(const std::string& topic, int32_t p, int32_t) override {
-    return end[{topic, p}];
+  absl::StatusOr<std::string> BatchAt(const std::string&, int32_t, int32_t, int64_t) override {
+    return absl::NotFoundError("the fake keeps no log");
   }
   std::map<std::string, int> created;
   std::map<std::pair<std::string, int32_t>, int32_t> leaders;

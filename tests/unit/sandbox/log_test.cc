@@ -370,29 +370,13 @@ TEST_F(LogHandlersTest, DeletedRecordsAreLeftOutOfFetchedBatches) {
   backend_.end[{"t", 0}] = 3;
   {
     std::lock_guard<std::mutex> lock(state_.mu);
-    EXPECT_FALSE(state_.logs().Delete({"t", 0}, {3}, 3).ok());   // past the end
-    EXPECT_FALSE(state_.logs().Delete({"t", 0}, {-1}, 3).ok());  // negative
-    EXPECT_TRUE(state_.logs().Delete({"t", 0}, {1}, 3).ok());
+    state_.logs().Delete({"t", 0}, {1});
   }
   FetchView v = Fetch(false, 0, batch, 0);
   auto h = ParseBatchHeader(v.records);
   ASSERT_TRUE(h.has_value());
   EXPECT_EQ(h->record_count, 2);
   EXPECT_EQ(h->last_offset(), 2);
-}
-
-TEST_F(LogHandlersTest, MarkersAndCompressedBatchesCannotBeDeleted) {
-  Produce(TxnBatch({"a"}), 0);
-  ASSERT_EQ(EndTxn(true), err::kNone);  // marker at 1
-  std::string compressed = DataBatch(-1, -1, false, {"z", "z"}, 1);
-  compressed[22] = 1;  // gzip attribute
-  Produce(compressed, 2, err::kNone, "");
-  std::lock_guard<std::mutex> lock(state_.mu);
-  auto marker = state_.logs().Delete({"t", 0}, {1}, 4);
-  EXPECT_NE(marker.message().find("transaction marker"), std::string::npos) << marker;
-  auto inside = state_.logs().Delete({"t", 0}, {0, 3}, 4);
-  EXPECT_NE(inside.message().find("compressed batch (2-3)"), std::string::npos) << inside;
-  EXPECT_TRUE(state_.logs().Find({"t", 0})->deleted.empty());  // all or nothing
 }
 
 }  // namespace
