@@ -58,8 +58,6 @@ struct ProducedBatch {
   PartitionKey tp;
   int64_t producer_id = -1;
   int16_t producer_epoch = -1;
-  bool transactional = false;
-  int64_t records = 0;  // offsets the record set takes
 };
 
 // A partition of an observed Fetch (or ListOffsets) request that has an overlay.

@@ -33,28 +33,23 @@ std::optional<Observation> Handlers::ObserveLogRequest(WireReader& r, Observatio
   switch (o.api_key) {
     case api::kProduce: {
       if (v >= 3) o.transactional_id = r.NullableString().value_or("");
-      r.Int16();  // acks
-      r.Int32();  // timeout
+      if (o.transactional_id.empty()) return std::nullopt;  // no transactional batch in it
+      r.Int16();                                            // acks
+      r.Int32();                                            // timeout
       const int32_t nt = r.ArrayLength(6);
       for (int32_t t = 0; t < nt && r.ok(); ++t) {
         const std::string topic = r.String();
         const int32_t np = r.ArrayLength(8);
         for (int32_t p = 0; p < np && r.ok(); ++p) {
           const int32_t partition = r.Int32();
-          const std::string records = r.Bytes().value_or("");
-          ProducedBatch b;
-          b.tp = {topic, partition};
-          for (std::string_view batch : SplitBatches(records).batches) {
-            auto hdr = ParseBatchHeader(batch);
-            if (!hdr) continue;
-            if (b.records == 0) {
-              b.producer_id = hdr->producer_id;
-              b.producer_epoch = hdr->producer_epoch;
-              b.transactional = hdr->transactional() && !hdr->control();
-            }
-            b.records += static_cast<int64_t>(hdr->last_offset_delta) + 1;
-          }
-          if (b.transactional) o.produced.push_back(std::move(b));
+          const int32_t size = r.Int32();  // records: viewed in place, never copied
+          const std::string_view records =
+              r.rest().substr(0, size > 0 ? static_cast<size_t>(size) : 0);
+          if (size > 0) r.Skip(static_cast<size_t>(size));
+          auto first = ParseBatchHeader(records);
+          if (!first || !first->transactional() || first->control()) continue;
+          o.produced.push_back(
+              ProducedBatch{{topic, partition}, first->producer_id, first->producer_epoch});
         }
       }
       if (!r.ok() || o.produced.empty()) return std::nullopt;
