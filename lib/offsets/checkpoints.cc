@@ -118,8 +118,8 @@ absl::StatusOr<CheckpointEmitter::PassResult> CheckpointEmitter::RunOnce() {
       }
       checkpointed_groups.insert(group);
       ++checkpointed_partitions;
-      translated[group].push_back(
-          CommittedOffset{cp.topic, cp.partition, cp.downstream_offset, cp.metadata});
+      translated[group].push_back(CommittedOffset{cp.topic, cp.partition, cp.downstream_offset,
+                                                  cp.metadata, t->target_end});
     }
   }
 

@@ -38,7 +38,10 @@ absl::StatusOr<GroupOffsetSync::Outcome> GroupOffsetSync::Sync(
   std::vector<CommittedOffset> forward;
   for (const CommittedOffset& t : translated) {
     auto it = existing.find({t.topic, t.partition});
-    if (it != existing.end() && it->second >= t.offset) continue;  // never backwards
+    // Never backwards, unless the group points past the partition's end (the target topic was
+    // recreated or truncated): consumers there would skip every record up to it.
+    const bool past_end = t.log_end >= 0 && it != existing.end() && it->second > t.log_end;
+    if (it != existing.end() && it->second >= t.offset && !past_end) continue;
     forward.push_back(t);
   }
   if (forward.empty()) return Outcome::kUnchanged;

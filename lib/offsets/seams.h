@@ -73,6 +73,8 @@ struct CommittedOffset {
   int32_t partition = 0;
   int64_t offset = -1;
   std::string metadata;
+  // A translated offset: the end of the partition it was translated against (-1: unknown).
+  int64_t log_end = -1;
 };
 
 // Consumer-group administration on one cluster.

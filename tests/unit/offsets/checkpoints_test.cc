@@ -252,6 +252,17 @@ TEST_F(GroupOffsetSyncTest, NeverTouchesAGroupWithActiveMembers) {
       Value(registry_, "kmirror_group_offset_syncs_skipped_total", "reason", "active_members"), 2);
 }
 
+// A target group past the end of its partition (the target topic was recreated with fewer
+// records) is moved back to the translated offset: there, consumers would skip every new record.
+TEST_F(GroupOffsetSyncTest, AGroupPastARecreatedPartitionsEndIsMovedBack) {
+  target_.Set("app", "A.orders", 0, 60);
+  EXPECT_EQ(*sync_.Sync("app", {CommittedOffset{"A.orders", 0, 11, "", /*log_end=*/60}}),
+            GroupOffsetSync::Outcome::kUnchanged);  // at the end, not past it
+  EXPECT_EQ(*sync_.Sync("app", {CommittedOffset{"A.orders", 0, 11, "", /*log_end=*/50}}),
+            GroupOffsetSync::Outcome::kWritten);
+  EXPECT_EQ(target_.Get("app", "A.orders", 0), 11);
+}
+
 TEST_F(GroupOffsetSyncTest, NeverMovesATargetOffsetBackwards) {
   target_.Set("app", "A.orders", 0, 30);
   EXPECT_EQ(*Sync(20), GroupOffsetSync::Outcome::kUnchanged);
