@@ -93,6 +93,9 @@ class DataPathTest : public TwoClusterTest {
 // group caught up past the last marker (where a Java consumer commits) is translated to the end
 // of the copy and synced to B; a planned failover completes with RPO 0. Fails on 202a196: the
 // aborted records are copied, lag stays at 1, the group never translates, the failover times out.
+// Each step of the scenarios below waits for its signal up to this long (slow under ASan).
+constexpr std::chrono::seconds kSlow{180};
+
 TEST_F(DataPathTest, TransactionalSourceCopiesCommittedRecordsAndCatchesUpToItsMarkers) {
   ASSERT_TRUE(sb_->CreateTopic("A", "orders", 1, 3).ok());
   auto producer = kafka::Producer::Create(
@@ -126,13 +129,14 @@ TEST_F(DataPathTest, TransactionalSourceCopiesCommittedRecordsAndCatchesUpToItsM
                                      "sync_group_offsets = true\n"));
   k.Start();
   const std::vector<int64_t> committed = {0, 1, 2, 3, 4, 10, 11};
-  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 1).size() >= committed.size(); }))
+  ASSERT_TRUE(
+      WaitFor([&] { return CopiedOffsets("orders", 0, 1).size() >= committed.size(); }, kSlow))
       << k.Log();
   const char* lag =
       "kmirror_replication_lag_records{flow=\"A->B\",partition=\"0\",topic=\"orders\"}";
-  ASSERT_TRUE(WaitFor([&] { return k.Sample(lag) == 0.0; }))
+  ASSERT_TRUE(WaitFor([&] { return k.Sample(lag) == 0.0; }, kSlow))
       << k.Sample(lag).value_or(-1) << k.Log();
-  ASSERT_TRUE(WaitFor([&] { return Committed("B", "app", "A.orders", 0) == 7; }))
+  ASSERT_TRUE(WaitFor([&] { return Committed("B", "app", "A.orders", 0) == 7; }, kSlow))
       << Committed("B", "app", "A.orders", 0) << k.Log();
   json out =
       Ctl(k, {"failover", "--source", "A", "--target", "B", "--planned", "--timeout", "60s"});
@@ -177,23 +181,28 @@ TEST_F(DataPathTest, OffsetGapsAreCrossedExactlyAcrossSigkill) {
   k.Start();
   const char* lag =
       "kmirror_replication_lag_records{flow=\"A->B\",partition=\"0\",topic=\"orders\"}";
-  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 1).size() == kept(100).size(); }))
+  ASSERT_TRUE(
+      WaitFor([&] { return CopiedOffsets("orders", 0, 1).size() == kept(100).size(); }, kSlow))
       << k.Log();
-  ASSERT_TRUE(WaitFor([&] { return k.Sample(lag) == 0.0; }))
+  ASSERT_TRUE(WaitFor([&] { return k.Sample(lag) == 0.0; }, kSlow))
       << k.Sample(lag).value_or(-1) << k.Log();
   // Source 15 is in the gap 10-19: the group's next record is source 20, on B at 10. Source 100
   // is the end: B's end, 87.
-  ASSERT_TRUE(WaitFor([&] {
-    return Committed("B", "inside", "A.orders", 0) == 10 &&
-           Committed("B", "end", "A.orders", 0) == 87;
-  })) << Committed("B", "inside", "A.orders", 0)
-      << " " << Committed("B", "end", "A.orders", 0) << k.Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Committed("B", "inside", "A.orders", 0) == 10 &&
+               Committed("B", "end", "A.orders", 0) == 87;
+      },
+      kSlow))
+      << Committed("B", "inside", "A.orders", 0) << " " << Committed("B", "end", "A.orders", 0)
+      << k.Log();
   k.proc().Kill();
   Produce("A", "orders", 0, 10, "s-");  // offsets 100-109
   k.Start();
-  ASSERT_TRUE(WaitFor([&] { return CopiedOffsets("orders", 0, 1).size() >= kept(110).size(); }))
+  ASSERT_TRUE(
+      WaitFor([&] { return CopiedOffsets("orders", 0, 1).size() >= kept(110).size(); }, kSlow))
       << k.Log();
-  ASSERT_TRUE(WaitFor([&] { return k.Sample(lag) == 0.0; })) << k.Log();
+  ASSERT_TRUE(WaitFor([&] { return k.Sample(lag) == 0.0; }, kSlow)) << k.Log();
   EXPECT_EQ(CopiedOffsets("orders", 0, 1), kept(110));
 }
 
