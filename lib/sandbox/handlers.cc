@@ -17,6 +17,12 @@ constexpr int8_t kResourceBroker = 4;
 
 SteadyTime Now() { return std::chrono::steady_clock::now(); }
 
+// The APIs whose traffic log_handlers.cc observes (transactions, deleted records).
+bool IsLogApi(int16_t key) {
+  return key == api::kProduce || key == api::kFetch || key == api::kListOffsets ||
+         key == api::kEndTxn || key == api::kInitProducerId;
+}
+
 // Message for an injected error, so that tests and logs can tell it from a real one.
 std::optional<std::string> InjectedMessage(int16_t code) {
   if (code == 0) return std::nullopt;
@@ -1096,13 +1102,8 @@ std::optional<Observation> Handlers::ObserveRequest(const RequestHeader& h, std:
   Observation o;
   o.api_key = h.api_key;
   o.api_version = v;
+  if (IsLogApi(h.api_key)) return ObserveLogRequest(r, std::move(o));
   switch (h.api_key) {
-    case api::kProduce:
-    case api::kFetch:
-    case api::kListOffsets:
-    case api::kEndTxn:
-    case api::kInitProducerId:
-      return ObserveLogRequest(r, std::move(o));
     case api::kJoinGroup: {
       JoinRequestInfo& j = o.join;
       j.group_id = r.String();
@@ -1157,10 +1158,7 @@ std::optional<Observation> Handlers::ObserveRequest(const RequestHeader& h, std:
 
 ResponseEdit Handlers::ObserveResponse(const Observation& o, std::string_view body,
                                        const ClientInfo& client) {
-  if (o.api_key == api::kProduce || o.api_key == api::kFetch || o.api_key == api::kListOffsets ||
-      o.api_key == api::kEndTxn || o.api_key == api::kInitProducerId) {
-    return ObserveLogResponse(o, body);
-  }
+  if (IsLogApi(o.api_key)) return ObserveLogResponse(o, body);
   WireReader r(body);
   const int16_t v = o.api_version;
   std::lock_guard<std::mutex> lock(state_->mu);

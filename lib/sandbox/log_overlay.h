@@ -4,8 +4,8 @@
 // librdkafka's mock coordinates transactions (InitProducerId, AddPartitionsToTxn, EndTxn) but
 // writes no control batches, reports every fetched record as stable and lists no aborted
 // transaction. The front-end keeps, per partition, the open transactions (producer id -> first
-// offset), the aborted ones with the offset of their marker, and the markers it wrote itself into
-// the mock's log at EndTxn (see Handlers). A Fetch response is then rewritten as a broker would
+// offset) and the aborted ones with the offset of the marker it wrote into the mock's log at
+// EndTxn (see Handlers). A Fetch response is then rewritten as a broker would
 // send it: last stable offset, aborted transactions for read_committed readers, nothing at or
 // past the first undecided transactional batch, and deleted records left out of their batches.
 //
@@ -19,8 +19,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "absl/status/status.h"
 
 namespace kmirror::sandbox {
 
