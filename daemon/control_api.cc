@@ -40,7 +40,7 @@ absl::StatusOr<int64_t> IntField(const json& body, const char* key, int64_t fall
   return v;
 }
 
-Response Reply(const OpResult& r) {
+Response Reply(const dr::OpResult& r) {
   Response out;
   out.status = HttpStatusFor(r.status);
   out.body = r.report.is_object() ? r.report : json{{"report", r.report}};
@@ -54,11 +54,11 @@ Response Reply(const OpResult& r) {
 
 class Api {
  public:
-  Api(std::string instance, std::vector<FlowController*> flows)
+  Api(std::string instance, std::vector<dr::Controller*> flows)
       : instance_(std::move(instance)), flows_(std::move(flows)) {}
 
-  FlowController* Find(const std::string& name) const {
-    for (FlowController* f : flows_) {
+  dr::Controller* Find(const std::string& name) const {
+    for (dr::Controller* f : flows_) {
       if (f->name() == name) return f;
     }
     return nullptr;
@@ -68,18 +68,18 @@ class Api {
 
   // Runs a verb on the flow named in the path, records it, and replies.
   Response Verb(const Request& r, const std::string& action,
-                const std::function<OpResult(FlowController&, const std::string& who)>& run) {
+                const std::function<dr::OpResult(dr::Controller&, const std::string& who)>& run) {
     const std::string flow = r.params.count("flow") ? r.params.at("flow") : "";
-    FlowController* fc = Find(flow);
+    dr::Controller* fc = Find(flow);
     if (fc == nullptr) {
       std::string known;
-      for (FlowController* f : flows_) known += (known.empty() ? "" : ", ") + f->name();
+      for (dr::Controller* f : flows_) known += (known.empty() ? "" : ", ") + f->name();
       return control::ErrorResponse(404, "not_found",
                                     "no flow \"" + flow + "\" runs here (flows: " + known + ")");
     }
     const std::string who = Who(r);
-    OpResult result = run(*fc, who);
-    control::AuditEntry e;
+    dr::OpResult result = run(*fc, who);
+    dr::AuditEntry e;
     e.at_ms = NowMs();
     e.instance = instance_;
     e.flow = flow;
@@ -94,8 +94,7 @@ class Api {
                           ? "refused"
                           : "failed");
     e.detail = std::string(result.status.message());
-    if (absl::Status s = fc->store().Append(control::AuditKey(e, ++sequence_), control::ToJson(e));
-        !s.ok()) {
+    if (absl::Status s = fc->store().Append(dr::AuditKey(e, ++sequence_), dr::ToJson(e)); !s.ok()) {
       common::Logger("control")->error(
           "msg=\"audit entry not recorded\" flow={} action={} error=\"{}\"", flow, action,
           s.message());
@@ -108,7 +107,7 @@ class Api {
   }
 
   const std::string instance_;
-  const std::vector<FlowController*> flows_;
+  const std::vector<dr::Controller*> flows_;
   std::atomic<int64_t> sequence_{0};
 };
 
@@ -185,22 +184,22 @@ std::string ErrorCodeFor(const absl::Status& status) {
 }
 
 std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
-                                               std::vector<FlowController*> flows) {
+                                               std::vector<dr::Controller*> flows) {
   auto api = std::make_shared<Api>(instance, std::move(flows));
   auto router = std::make_shared<control::Router>();
 
   router->Add("GET", "/v1/status", [api](const Request&) {
     json flows = json::array();
-    for (FlowController* f : api->flows_) flows.push_back(f->Status());
+    for (dr::Controller* f : api->flows_) flows.push_back(f->Status());
     return Response{200, json{{"instance", api->instance_}, {"flows", flows}}};
   });
   router->Add("GET", "/v1/topology", [api](const Request&) {
     json flows = json::array();
-    for (FlowController* f : api->flows_) flows.push_back(f->Topology());
+    for (dr::Controller* f : api->flows_) flows.push_back(f->Topology());
     return Response{200, json{{"instance", api->instance_}, {"flows", flows}}};
   });
   router->Add("GET", "/v1/flows/{flow}/audit", [api](const Request& r) {
-    FlowController* fc = api->Find(r.params.count("flow") ? r.params.at("flow") : "");
+    dr::Controller* fc = api->Find(r.params.count("flow") ? r.params.at("flow") : "");
     if (fc == nullptr) return control::ErrorResponse(404, "not_found", "no such flow");
     size_t limit = 50;
     if (auto it = r.query.find("limit"); it != r.query.end()) {
@@ -223,12 +222,12 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
     return Response{200, json{{"flow", fc->name()}, {"entries", out}}};
   });
   router->Add("POST", "/v1/flows/{flow}/pause", Guarded({}, [api](const Request& r) {
-                return api->Verb(r, "pause", [](FlowController& f, const std::string& who) {
+                return api->Verb(r, "pause", [](dr::Controller& f, const std::string& who) {
                   return f.Pause(who);
                 });
               }));
   router->Add("POST", "/v1/flows/{flow}/resume", Guarded({}, [api](const Request& r) {
-                return api->Verb(r, "resume", [](FlowController& f, const std::string& who) {
+                return api->Verb(r, "resume", [](dr::Controller& f, const std::string& who) {
                   return f.Resume(who);
                 });
               }));
@@ -249,7 +248,7 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
                 const bool planned = *mode == "planned";
                 const auto t = std::chrono::milliseconds(*timeout);
                 return api->Verb(r, planned ? "failover planned" : "failover force",
-                                 [planned, t](FlowController& f, const std::string& who) {
+                                 [planned, t](dr::Controller& f, const std::string& who) {
                                    return f.Failover(planned, t, who);
                                  });
               }));
@@ -263,9 +262,9 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
         if (!file.ok())
           return control::ErrorResponse(400, "invalid_argument",
                                         std::string(file.status().message()));
-        FailbackOptions o;
+        dr::FailbackOptions o;
         if (*preserve == "file") {
-          o.preserve = FailbackOptions::Preserve::kFile;
+          o.preserve = dr::FailbackOptions::Preserve::kFile;
           if (file->empty() || (*file)[0] != '/') {
             return control::ErrorResponse(400, "invalid_argument",
                                           "preserve \"file\" needs \"file\": an absolute path on "
@@ -276,7 +275,7 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
           return control::ErrorResponse(400, "invalid_argument",
                                         "field \"preserve\" must be \"quarantine\" or \"file\"");
         }
-        return api->Verb(r, "failback", [o](FlowController& f, const std::string& who) {
+        return api->Verb(r, "failback", [o](dr::Controller& f, const std::string& who) {
           return f.Failback(o, who);
         });
       }));
@@ -287,7 +286,7 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
                   return control::ErrorResponse(400, "invalid_argument",
                                                 std::string(timeout.status().message()));
                 const auto t = std::chrono::milliseconds(*timeout);
-                return api->Verb(r, "switch back", [t](FlowController& f, const std::string& who) {
+                return api->Verb(r, "switch back", [t](dr::Controller& f, const std::string& who) {
                   return f.SwitchBack(t, who);
                 });
               }));
@@ -305,12 +304,12 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
                                                   std::string(field->status().message()));
                   }
                 }
-                DrillOptions o;
+                dr::DrillOptions o;
                 o.canary_records = static_cast<int>(*n);
                 o.timeout = std::chrono::milliseconds(*timeout);
                 o.max_checkpoint_age = std::chrono::milliseconds(*checkpoint_age);
                 o.max_heartbeat_age = std::chrono::milliseconds(*heartbeat_age);
-                return api->Verb(r, "drill", [o](FlowController& f, const std::string& who) {
+                return api->Verb(r, "drill", [o](dr::Controller& f, const std::string& who) {
                   return f.Drill(o, who);
                 });
               }));
@@ -335,7 +334,7 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
                 }
                 return api->Verb(r, "skip",
                                  [t = *topic, p = static_cast<int32_t>(*partition), o = *offset](
-                                     FlowController& f, const std::string& who) {
+                                     dr::Controller& f, const std::string& who) {
                                    return f.Skip(t, p, o, who);
                                  });
               }));
@@ -345,7 +344,7 @@ std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
                 Guarded({}, [api, pause](const Request& r) {
                   const std::string group = r.params.count("group") ? r.params.at("group") : "";
                   return api->Verb(r, pause ? "group pause" : "group resume",
-                                   [group, pause](FlowController& f, const std::string& who) {
+                                   [group, pause](dr::Controller& f, const std::string& who) {
                                      return f.PauseGroup(group, pause, who);
                                    });
                 }));

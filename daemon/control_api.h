@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "daemon/flow_control.h"
 #include "lib/control/server.h"
+#include "lib/dr/controller.h"
 
 namespace kmirror::daemon {
 
 std::shared_ptr<control::Router> ControlRoutes(const std::string& instance,
-                                               std::vector<FlowController*> flows);
+                                               std::vector<dr::Controller*> flows);
 
 // The HTTP status and error code for a verb's outcome.
 int HttpStatusFor(const absl::Status& status);

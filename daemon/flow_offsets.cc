@@ -7,14 +7,6 @@
 #include "lib/replication/provenance.h"
 
 namespace kmirror::daemon {
-offsets::ProvenanceDecoder ProvenanceIndexDecoder() {
-  return [](std::string_view value) -> std::optional<offsets::RecordProvenance> {
-    auto p = replication::DecodeProvenance(value);
-    if (!p) return std::nullopt;
-    return offsets::RecordProvenance{p->source, p->offset};
-  };
-}
-
 absl::StatusOr<std::unique_ptr<FlowOffsets>> FlowOffsets::Create(const config::Config& cfg,
                                                                  const config::FlowConfig& f,
                                                                  prometheus::Registry& registry) {

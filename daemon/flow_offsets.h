@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "lib/config/config.h"
+#include "lib/dr/kafka_io.h"
 #include "lib/kafka/admin.h"
 #include "lib/offsets/checkpoints.h"
 #include "lib/offsets/group_sync.h"
@@ -31,8 +32,7 @@ class Registry;
 
 namespace kmirror::daemon {
 
-// Reads kmirror's provenance header for lib/offsets' target index.
-offsets::ProvenanceDecoder ProvenanceIndexDecoder();
+using dr::ProvenanceIndexDecoder;  // kmirror's provenance header for lib/offsets' index
 
 class FlowOffsets {
  public:

@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "daemon/client_properties.h"
-#include "daemon/mm2_takeover.h"
 #include "lib/common/logging.h"
+#include "lib/dr/mm2_takeover.h"
 #include "lib/kafka/properties.h"
 #include "lib/policy/topic_selector.h"
 #include "lib/replication/kafka_io.h"
@@ -38,7 +38,7 @@ bool IsConfiguredFlow(const config::Config& cfg, const config::FlowConfig& f) {
 absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config& cfg,
                                                            const config::FlowConfig& f,
                                                            prometheus::Registry& registry,
-                                                           FlowUnitOptions options) {
+                                                           dr::UnitOptions options) {
   std::unique_ptr<FlowUnit> unit(new FlowUnit());
   unit->flow_ = f;
   const std::string client_id = cfg.daemon.instance_id + "." + f.name();
@@ -121,10 +121,20 @@ absl::StatusOr<std::unique_ptr<FlowUnit>> FlowUnit::Create(const config::Config&
   o.on_target_reset = [offsets](const SourcePartition& p) { offsets->OnTargetReset(p); };
   o.start_floor = std::move(options.start_floor);
   if (f.mm2_takeover && IsConfiguredFlow(cfg, f)) {
-    // Where MirrorMaker 2 stopped, for partitions it copied (daemon/mm2_takeover.h).
-    auto takeover = Mm2Takeover::Create(cfg, f, discovery->remote_topic);
+    // Where MirrorMaker 2 stopped, for partitions it copied (lib/dr/mm2_takeover.h).
+    auto selector = SelectorFor(f);
+    if (!selector.ok()) return selector.status();
+    dr::Mm2Takeover::Setup setup;
+    setup.flow = f.name();
+    setup.source_alias = f.source;
+    setup.source_syncs_topic = (*selector)->policy().OffsetSyncsTopic(f.target);
+    setup.target_syncs_topic = (*selector)->policy().OffsetSyncsTopic(f.source);
+    setup.source = ToProperties(config::SourceProperties(cfg, f));
+    setup.target = ToProperties(config::TargetProperties(cfg, f));
+    setup.remote_topic = discovery->remote_topic;
+    auto takeover = dr::Mm2Takeover::Create(std::move(setup));
     if (!takeover.ok()) return takeover.status();
-    std::shared_ptr<Mm2Takeover> mm2 = std::move(*takeover);
+    std::shared_ptr<dr::Mm2Takeover> mm2 = std::move(*takeover);
     o.start_floor = [mm2, floor = std::move(o.start_floor)](
                         const SourcePartition& p) -> absl::StatusOr<std::optional<int64_t>> {
       absl::StatusOr<std::optional<int64_t>> a = std::optional<int64_t>();
@@ -162,6 +172,41 @@ absl::Status FlowUnit::Stop(std::chrono::milliseconds drain_timeout) {
   // After the drain: the last acknowledgements become the last offset syncs.
   offsets_->Stop();
   return drained;
+}
+
+void FlowUnit::SetPausedGroups(const std::set<std::string>& groups) {
+  auto* gs = offsets_->group_sync();
+  if (gs == nullptr) return;
+  for (const std::string& g : gs->Paused()) {
+    if (!groups.count(g)) gs->Resume(g);
+  }
+  for (const std::string& g : groups) gs->Pause(g);
+}
+
+std::optional<int64_t> FlowUnit::LastCheckpointMs() const {
+  auto* cp = offsets_->checkpoints();
+  if (cp == nullptr) return std::nullopt;
+  return cp->last_pass_ms();
+}
+
+std::optional<std::map<std::string, dr::Upstream>> FlowUnit::Upstreams() const {
+  auto* obs = offsets_->heartbeats();
+  if (obs == nullptr) return std::nullopt;
+  std::map<std::string, dr::Upstream> out;
+  for (const auto& [alias, u] : obs->Upstreams()) out[alias] = {u.hops, u.age_ms, u.latency_ms};
+  return out;
+}
+
+nlohmann::json FlowUnit::FinalCheckpoints() {
+  auto* cp = offsets_->checkpoints();
+  if (cp == nullptr) return {{"error", "checkpoints are off for this flow (emit_checkpoints)"}};
+  cp->EnableGroupSync(offsets_->group_sync());  // the emitter's thread has stopped
+  auto pass = cp->RunOnce();
+  if (!pass.ok()) return {{"error", std::string(pass.status().message())}};
+  return {{"groups", pass->groups},
+          {"written", pass->written},
+          {"groups_synced", pass->groups_synced},
+          {"misses", pass->misses}};
 }
 
 absl::Status FlowUnit::Reload(const config::FlowConfig& f) {

@@ -1,4 +1,5 @@
-// One direction of replication as a running unit: the flow's runner (lib/replication), its
+// One direction of replication as a running unit (dr::ReplicationUnit): the flow's runner
+// (lib/replication), its
 // offsets machinery (lib/offsets) and its remote topic management (lib/topicsync), built from the
 // configuration on librdkafka. The flow controller builds one for a flow A->B, and one for the
 // reverse B->A while a failed-over flow fails back.
@@ -16,6 +17,7 @@
 #include "daemon/flow_offsets.h"
 #include "daemon/topic_sync.h"
 #include "lib/config/config.h"
+#include "lib/dr/seams.h"
 #include "lib/replication/client_probe.h"
 #include "lib/replication/flow_runner.h"
 
@@ -25,34 +27,35 @@ class Registry;
 
 namespace kmirror::daemon {
 
-struct FlowUnitOptions {
-  // See replication::FlowOptions::start_floor.
-  std::function<absl::StatusOr<std::optional<int64_t>>(const SourcePartition&)> start_floor;
-  bool paused = false;  // start with fetching paused
-};
-
-class FlowUnit {
+// Implements dr::ReplicationUnit for the control plane.
+class FlowUnit final : public dr::ReplicationUnit {
  public:
   static absl::StatusOr<std::unique_ptr<FlowUnit>> Create(const config::Config& cfg,
                                                           const config::FlowConfig& f,
                                                           prometheus::Registry& registry,
-                                                          FlowUnitOptions options = {});
-  ~FlowUnit();
+                                                          dr::UnitOptions options = {});
+  ~FlowUnit() override;
 
   // Offsets first: the heartbeat emitter creates the source's heartbeats topic right away, so the
   // first discovery usually subscribes to it too (one group join instead of two).
-  void Start();
+  void Start() override;
   // Idempotent: stops topic sync, drains the runner, then writes the last offset syncs.
-  absl::Status Stop(std::chrono::milliseconds drain_timeout);
+  absl::Status Stop(std::chrono::milliseconds drain_timeout) override;
   // Applies new topic filters (SIGHUP). Errors leave the old filters in place.
-  absl::Status Reload(const config::FlowConfig& f);
-  void SetPaused(bool paused) { runner_->SetPaused(paused); }
-  void SetSkips(std::map<SourcePartition, int64_t> skips) { runner_->SetSkips(std::move(skips)); }
-  void RequestDiscovery() { runner_->RequestDiscovery(); }
-  replication::FlowStatus Status() const { return runner_->Status(); }
-  bool Ready() const { return runner_->Ready(); }
+  absl::Status Reload(const config::FlowConfig& f) override;
+  void SetPaused(bool paused) override { runner_->SetPaused(paused); }
+  void SetSkips(std::map<SourcePartition, int64_t> skips) override {
+    runner_->SetSkips(std::move(skips));
+  }
+  void SetPausedGroups(const std::set<std::string>& groups) override;
+  void RequestDiscovery() override { runner_->RequestDiscovery(); }
+  replication::FlowStatus Status() const override { return runner_->Status(); }
+  bool Ready() const override { return runner_->Ready(); }
+  const config::FlowConfig& flow() const override { return flow_; }
+  std::optional<int64_t> LastCheckpointMs() const override;
+  std::optional<std::map<std::string, dr::Upstream>> Upstreams() const override;
+  nlohmann::json FinalCheckpoints() override;
   FlowOffsets& offsets() { return *offsets_; }
-  const config::FlowConfig& flow() const { return flow_; }
 
  private:
   FlowUnit() = default;
@@ -66,6 +69,23 @@ class FlowUnit {
   std::unique_ptr<FlowTopicSync> topic_sync_;
   std::unique_ptr<FlowOffsets> offsets_;
   std::unique_ptr<replication::FlowRunner> runner_;
+};
+
+// Builds FlowUnits for the controllers of one kmirrord.
+class FlowUnitFactory final : public dr::UnitFactory {
+ public:
+  FlowUnitFactory(const config::Config& cfg, prometheus::Registry& registry)
+      : cfg_(cfg), registry_(registry) {}
+  absl::StatusOr<std::unique_ptr<dr::ReplicationUnit>> Create(const config::FlowConfig& f,
+                                                              dr::UnitOptions options) override {
+    auto unit = FlowUnit::Create(cfg_, f, registry_, std::move(options));
+    if (!unit.ok()) return unit.status();
+    return std::unique_ptr<dr::ReplicationUnit>(std::move(*unit));
+  }
+
+ private:
+  const config::Config& cfg_;
+  prometheus::Registry& registry_;
 };
 
 // The topic selection rules of a flow as discovery options (RE2 filters, naming policy).

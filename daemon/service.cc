@@ -47,25 +47,27 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(config::Config config) 
   svc->registry_ = std::make_shared<prometheus::Registry>();
   const config::Config& cfg = svc->config_;
   auto log = common::Logger("kmirrord");
+  svc->units_ = std::make_unique<FlowUnitFactory>(cfg, *svc->registry_);
   for (const config::FlowConfig& f : cfg.flows) {
     if (!f.enabled) {
       log->info("msg=\"flow disabled in configuration\" flow={}", f.name());
       continue;
     }
-    // The flow's control state lives on its target cluster (lib/control/state.h).
+    // The flow's control state lives on its target cluster (lib/dr/state.h).
     auto& store = svc->stores_[f.target];
     if (!store) {
       kafka::Properties props = ToProperties(config::TargetProperties(cfg, f));
       props.Set("client.id", "kmirror." + cfg.daemon.instance_id + ".state." + f.target);
-      auto created = control::KafkaStateStore::Create(props);
+      auto created = dr::KafkaStateStore::Create(props);
       if (!created.ok()) return created.status();
       store = std::move(*created);
     }
-    FlowController::Options o;
+    dr::Controller::Options o;
     o.drain_timeout = Millis(cfg.daemon.drain_timeout);
-    auto controller = FlowController::Create(cfg, f, *svc->registry_, *store, o);
-    if (!controller.ok()) return controller.status();
-    svc->controllers_.push_back(std::move(*controller));
+    auto plane = FlowPlane::Create(cfg, f, *svc->registry_, *store, *svc->units_, o);
+    if (!plane.ok()) return plane.status();
+    svc->controllers_.push_back(&(*plane)->controller());
+    svc->planes_.push_back(std::move(*plane));
   }
   if (cfg.metrics.enabled()) {
     try {
@@ -100,9 +102,8 @@ absl::Status Service::Start() {
                                              ": cannot read a token from it");
       }
     }
-    std::vector<FlowController*> flows;
-    for (auto& fc : controllers_) flows.push_back(fc.get());
-    auto server = control::Server::Start(o, ControlRoutes(config_.daemon.instance_id, flows));
+    auto server =
+        control::Server::Start(o, ControlRoutes(config_.daemon.instance_id, controllers_));
     if (!server.ok()) {
       return absl::Status(server.status().code(),
                           "control API: " + std::string(server.status().message()));

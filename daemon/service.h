@@ -14,10 +14,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "daemon/flow_control.h"
+#include "daemon/flow_plane.h"
+#include "daemon/flow_unit.h"
 #include "lib/config/config.h"
-#include "lib/control/kafka_state_store.h"
 #include "lib/control/server.h"
+#include "lib/dr/kafka_state_store.h"
 
 namespace kmirror::daemon {
 
@@ -57,8 +58,10 @@ class Service {
   std::unique_ptr<prometheus::Exposer> exposer_;
   uint16_t metrics_port_ = 0;
   // One state store per target cluster alias; before controllers_, which use them.
-  std::map<std::string, std::unique_ptr<control::KafkaStateStore>> stores_;
-  std::vector<std::unique_ptr<FlowController>> controllers_;
+  std::map<std::string, std::unique_ptr<dr::KafkaStateStore>> stores_;
+  std::unique_ptr<FlowUnitFactory> units_;
+  std::vector<std::unique_ptr<FlowPlane>> planes_;
+  std::vector<dr::Controller*> controllers_;  // planes_' controllers
   std::unique_ptr<control::Server> control_;
 };
 

@@ -80,19 +80,6 @@ absl::StatusOr<topicsync::SyncOptions> SyncOptionsFor(const config::FlowConfig& 
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<policy::TopicSelector>> SelectorFor(const config::FlowConfig& f) {
-  auto filter = policy::NameFilter::Create(f.topics, f.topics_exclude);
-  if (!filter.ok()) return filter.status();
-  std::shared_ptr<const policy::ReplicationPolicy> naming;
-  if (f.replication_policy == config::ReplicationPolicyKind::kIdentity) {
-    naming = std::make_shared<policy::IdentityPolicy>(f.source, f.separator);
-  } else {
-    naming = std::make_shared<policy::PrefixPolicy>(f.separator);
-  }
-  return std::make_shared<policy::TopicSelector>(std::move(naming), std::move(*filter), f.source,
-                                                 f.target);
-}
-
 absl::StatusOr<std::unique_ptr<FlowTopicSync>> FlowTopicSync::Create(
     const config::Config& cfg, const config::FlowConfig& f, prometheus::Registry* registry) {
   auto options = SyncOptionsFor(f);

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "lib/config/config.h"
+#include "lib/dr/selection.h"
 #include "lib/policy/topic_selector.h"
 #include "lib/replication/io.h"
 #include "lib/topicsync/kafka_admin.h"
@@ -22,8 +23,7 @@ class Registry;
 
 namespace kmirror::daemon {
 
-// The flow's topic selection and naming (shared by discovery and topic sync).
-absl::StatusOr<std::shared_ptr<policy::TopicSelector>> SelectorFor(const config::FlowConfig& f);
+using dr::SelectorFor;
 
 class FlowTopicSync {
  public:

@@ -211,7 +211,9 @@ absl::Status KafkaSink::Send(const OutgoingRecord& record, uint64_t token) {
   b.key = record.key;
   b.value = record.value;
   b.headers = record.headers;
-  b.timestamp_ms = record.timestamp_ms;
+  // librdkafka reads a timestamp of 0 as "now" and has no way to send a real 0; 1 ms after the
+  // epoch is the closest timestamp it can write (time-based retention and look-ups treat it alike).
+  b.timestamp_ms = record.timestamp_ms == 0 ? 1 : record.timestamp_ms;
   b.opaque = reinterpret_cast<void*>(token);
   if (!producer_) return absl::FailedPreconditionError("target producer could not be rebuilt");
   absl::Status s = producer_->ProduceBorrowed(b);

@@ -1,7 +1,7 @@
 // Failback's preservation of divergent records in the quarantine topic, against the sandbox: an
 // interrupted copy resumes where it stopped, and a later DR cycle of the same flow preserves all
 // of its records even though the quarantine topic already holds the earlier cycle's.
-#include "daemon/divergence.h"
+#include "lib/dr/divergence.h"
 
 #include <map>
 #include <string>
@@ -16,19 +16,19 @@ namespace {
 class DivergenceTest : public TwoClusterTest {
  protected:
   nlohmann::json Preserve(int64_t from, int64_t to) {
-    daemon::PreserveTarget where;
+    dr::PreserveTarget where;
     where.source_alias = "A";
     where.target_alias = "B";
-    auto out = daemon::PreserveDivergent(
-        kafka::Properties{{"bootstrap.servers", sb_->Bootstrap("A")}},
-        {daemon::DivergentRange{"orders", 0, from, to}}, where, std::chrono::seconds(60));
+    auto out = dr::PreserveDivergent(kafka::Properties{{"bootstrap.servers", sb_->Bootstrap("A")}},
+                                     {dr::DivergentRange{"orders", 0, from, to}}, where,
+                                     std::chrono::seconds(60));
     EXPECT_TRUE(out.ok()) << out.status();
     return out.ok() ? (*out)[0] : nlohmann::json();
   }
   // Source offset -> how many times the quarantine topic holds it, and each copy's value.
   std::map<int64_t, std::vector<std::string>> Quarantined() {
     std::map<int64_t, std::vector<std::string>> out;
-    auto all = ReadAll(sb_->Bootstrap("A"), daemon::QuarantineTopic("A", "B", "orders"), 1);
+    auto all = ReadAll(sb_->Bootstrap("A"), dr::QuarantineTopic("A", "B", "orders"), 1);
     for (const Copy& c : all[0]) {
       std::string origin;
       for (const auto& [name, value] : c.headers) {

@@ -22,6 +22,7 @@ async function startSandbox(clusters = ['A:3']) {
   const [host, port] = doc.control.split(':');
   return {
     doc,
+    dir,
     brokers: (name) => doc.clusters[name].bootstrap.split(','),
     control: (target, body) =>
       new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@
 #include "absl/status/statusor.h"
 #include "lib/kafka/properties.h"
 
-namespace kmirror::daemon {
+namespace kmirror::dr {
 
 struct DivergentRange {
   std::string topic;
@@ -43,4 +43,4 @@ absl::StatusOr<nlohmann::json> PreserveDivergent(const kafka::Properties& proper
                                                  const PreserveTarget& where,
                                                  std::chrono::milliseconds timeout);
 
-}  // namespace kmirror::daemon
+}  // namespace kmirror::dr

@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "lib/kafka/consumer.h"
 
-namespace kmirror::daemon {
+namespace kmirror::dr {
 
 // Calls `each` for every record of [from, to) of topic[partition], in order, then returns OK.
 // DeadlineExceeded naming the offset reached when `deadline` passes first; `each`'s error stops.
@@ -20,4 +20,4 @@ absl::Status ReadRange(kafka::Consumer& consumer, const std::string& topic, int3
 absl::StatusOr<std::unique_ptr<kafka::Consumer>> RangeConsumer(kafka::Properties properties,
                                                                const std::string& group);
 
-}  // namespace kmirror::daemon
+}  // namespace kmirror::dr

@@ -1,10 +1,10 @@
-#include "lib/control/state.h"
+#include "lib/dr/state.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
 
-namespace kmirror::control {
+namespace kmirror::dr {
 
 using nlohmann::json;
 
@@ -126,4 +126,4 @@ std::string DrillKey(const std::string& flow, int64_t at_ms) {
   return absl::StrCat("drill/", flow, "/", at_ms);
 }
 
-}  // namespace kmirror::control
+}  // namespace kmirror::dr

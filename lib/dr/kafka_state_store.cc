@@ -1,11 +1,11 @@
-#include "lib/control/kafka_state_store.h"
+#include "lib/dr/kafka_state_store.h"
 
 #include <chrono>
 #include <thread>
 
 #include "absl/strings/match.h"
 
-namespace kmirror::control {
+namespace kmirror::dr {
 
 using nlohmann::json;
 
@@ -131,4 +131,4 @@ absl::StatusOr<std::vector<json>> KafkaStateStore::List(const std::string& prefi
   return out;
 }
 
-}  // namespace kmirror::control
+}  // namespace kmirror::dr

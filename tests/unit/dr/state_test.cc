@@ -1,10 +1,10 @@
 // The persisted flow state: what a restarted kmirrord or another instance reads back must be
 // what was written, and a damaged record must be refused with its reason, never guessed.
-#include "lib/control/state.h"
+#include "lib/dr/state.h"
 
 #include "gtest/gtest.h"
 
-namespace kmirror::control {
+namespace kmirror::dr {
 namespace {
 
 FlowState Sample() {
@@ -72,4 +72,4 @@ TEST(StateTest, AuditKeysSortByTime) {
 }
 
 }  // namespace
-}  // namespace kmirror::control
+}  // namespace kmirror::dr

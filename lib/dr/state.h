@@ -18,7 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace kmirror::control {
+namespace kmirror::dr {
 
 // The compacted topic on each target cluster that holds flow states, audit entries and drills.
 inline constexpr char kStateTopic[] = "kmirror-state.internal";
@@ -117,4 +117,4 @@ class StateStore {
                                                            size_t limit) = 0;
 };
 
-}  // namespace kmirror::control
+}  // namespace kmirror::dr

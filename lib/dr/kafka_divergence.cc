@@ -1,5 +1,3 @@
-#include "daemon/divergence.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -10,13 +8,14 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "daemon/record_reader.h"
 #include "lib/common/logging.h"
+#include "lib/dr/divergence.h"
+#include "lib/dr/record_reader.h"
 #include "lib/kafka/admin.h"
 #include "lib/kafka/consumer.h"
 #include "lib/kafka/producer.h"
 
-namespace kmirror::daemon {
+namespace kmirror::dr {
 namespace {
 
 using nlohmann::json;
@@ -244,4 +243,4 @@ absl::StatusOr<json> PreserveDivergent(const kafka::Properties& properties,
   return out;
 }
 
-}  // namespace kmirror::daemon
+}  // namespace kmirror::dr

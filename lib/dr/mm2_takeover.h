@@ -24,7 +24,6 @@
 
 #include "absl/status/statusor.h"
 #include "lib/common/types.h"
-#include "lib/config/config.h"
 #include "lib/kafka/admin.h"
 #include "lib/kafka/consumer.h"
 #include "lib/kafka/properties.h"
@@ -32,13 +31,19 @@
 #include "lib/offsets/mm2_format.h"
 #include "lib/replication/kafka_io.h"
 
-namespace kmirror::daemon {
+namespace kmirror::dr {
 
 class Mm2Takeover {
  public:
-  static absl::StatusOr<std::unique_ptr<Mm2Takeover>> Create(
-      const config::Config& cfg, const config::FlowConfig& f,
-      std::function<std::string(const std::string&)> remote_topic);
+  struct Setup {
+    std::string flow, source_alias;
+    // MM2 names its offset-syncs topic after the other cluster: on the source by default, on the
+    // target with offset-syncs.topic.location=target.
+    std::string source_syncs_topic, target_syncs_topic;
+    kafka::Properties source, target;  // the flow's client properties on each side
+    std::function<std::string(const std::string&)> remote_topic;
+  };
+  static absl::StatusOr<std::unique_ptr<Mm2Takeover>> Create(Setup setup);
 
   // Where the partition starts after MM2: right after the source record MM2 wrote last; the
   // source's log start when MM2 wrote nothing to the remote partition. nullopt (the flow follows
@@ -74,4 +79,4 @@ class Mm2Takeover {
   std::map<SourcePartition, std::optional<int64_t>> cache_;
 };
 
-}  // namespace kmirror::daemon
+}  // namespace kmirror::dr

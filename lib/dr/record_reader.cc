@@ -1,8 +1,8 @@
-#include "daemon/record_reader.h"
+#include "lib/dr/record_reader.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace kmirror::daemon {
+namespace kmirror::dr {
 
 absl::StatusOr<std::unique_ptr<kafka::Consumer>> RangeConsumer(kafka::Properties properties,
                                                                const std::string& group) {
@@ -46,4 +46,4 @@ absl::Status ReadRange(kafka::Consumer& consumer, const std::string& topic, int3
   return consumer.Unassign();
 }
 
-}  // namespace kmirror::daemon
+}  // namespace kmirror::dr

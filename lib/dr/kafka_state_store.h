@@ -11,12 +11,12 @@
 #include <mutex>
 #include <string>
 
-#include "lib/control/state.h"
+#include "lib/dr/state.h"
 #include "lib/kafka/admin.h"
 #include "lib/kafka/properties.h"
 #include "lib/offsets/kafka_io.h"
 
-namespace kmirror::control {
+namespace kmirror::dr {
 
 class KafkaStateStore final : public StateStore {
  public:
@@ -52,4 +52,4 @@ class KafkaStateStore final : public StateStore {
   std::unique_ptr<offsets::KafkaTopicReader> reader_;
 };
 
-}  // namespace kmirror::control
+}  // namespace kmirror::dr

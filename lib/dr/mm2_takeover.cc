@@ -1,15 +1,13 @@
-#include "daemon/mm2_takeover.h"
+#include "lib/dr/mm2_takeover.h"
 
 #include <algorithm>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "daemon/client_properties.h"
-#include "daemon/record_reader.h"
-#include "daemon/topic_sync.h"
 #include "lib/common/logging.h"
+#include "lib/dr/record_reader.h"
 
-namespace kmirror::daemon {
+namespace kmirror::dr {
 namespace {
 
 auto Log() { return common::Logger("kmirrord"); }
@@ -37,21 +35,15 @@ Content ContentOf(const kafka::Message& m) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Mm2Takeover>> Mm2Takeover::Create(
-    const config::Config& cfg, const config::FlowConfig& f,
-    std::function<std::string(const std::string&)> remote_topic) {
+absl::StatusOr<std::unique_ptr<Mm2Takeover>> Mm2Takeover::Create(Setup setup) {
   std::unique_ptr<Mm2Takeover> t(new Mm2Takeover());
-  t->flow_ = f.name();
-  t->source_alias_ = f.source;
-  t->remote_topic_ = std::move(remote_topic);
-  auto selector = SelectorFor(f);
-  if (!selector.ok()) return selector.status();
-  // MM2 names the syncs topic after the other cluster: on the source by default, on the target
-  // with offset-syncs.topic.location=target.
-  t->source_syncs_topic_ = (*selector)->policy().OffsetSyncsTopic(f.target);
-  t->target_syncs_topic_ = (*selector)->policy().OffsetSyncsTopic(f.source);
-  t->source_props_ = ToProperties(config::SourceProperties(cfg, f));
-  t->target_props_ = ToProperties(config::TargetProperties(cfg, f));
+  t->flow_ = std::move(setup.flow);
+  t->source_alias_ = std::move(setup.source_alias);
+  t->remote_topic_ = std::move(setup.remote_topic);
+  t->source_syncs_topic_ = std::move(setup.source_syncs_topic);
+  t->target_syncs_topic_ = std::move(setup.target_syncs_topic);
+  t->source_props_ = std::move(setup.source);
+  t->target_props_ = std::move(setup.target);
   return t;
 }
 
@@ -227,4 +219,4 @@ absl::StatusOr<std::optional<int64_t>> Mm2Takeover::ComputeLocked(const SourcePa
   return std::optional<int64_t>(estimate + 1);
 }
 
-}  // namespace kmirror::daemon
+}  // namespace kmirror::dr
