@@ -86,7 +86,7 @@ struct FlowConfig {
   absl::Duration checkpoint_interval;
   absl::Duration heartbeat_interval;
   bool sync_group_offsets = false;
-  bool mm2_takeover = false;  // start after MirrorMaker 2's last copy (daemon/mm2_takeover.h)
+  bool mm2_takeover = false;  // start after MirrorMaker 2's last copy (lib/dr/mm2_takeover.h)
   // Remote topic management (lib/topicsync).
   bool config_sync = true;
   absl::Duration config_sync_interval;

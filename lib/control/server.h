@@ -1,8 +1,8 @@
 // The control API's transport: HTTP/1.1 + JSON on a Unix socket (and optionally on loopback TCP
 // with a bearer token), one request per connection. The server authenticates the peer
 // (SO_PEERCRED for the socket, the token for TCP), parses and bounds the request, and hands a
-// `Request` to a `Router`; what the endpoints do is the handlers' business (lib/control/state.*,
-// daemon/). Every response body is JSON; every error is {"error": {"code", "message"}}.
+// `Request` to a `Router`; what the endpoints do is the handlers' business (daemon/control_api.cc
+// over lib/dr). Every response body is JSON; every error is {"error": {"code", "message"}}.
 #pragma once
 
 #include <chrono>

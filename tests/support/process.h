@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,16 @@ struct CommandResult {
 // Runs argv to completion with `input` on stdin; kills it after `timeout`.
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = "",
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// A test that needs an external tool skips when it is missing, except where
+// KMIRROR_REQUIRE_TOOLS is set (CI, scripts/install-deps installs them all): there it fails.
+#define KMIRROR_REQUIRE_TOOL(present, what)                                  \
+  do {                                                                       \
+    if (!(present)) {                                                        \
+      if (std::getenv("KMIRROR_REQUIRE_TOOLS") != nullptr) FAIL() << (what); \
+      GTEST_SKIP() << (what);                                                \
+    }                                                                        \
+  } while (0)
 
 class Subprocess {
  public:

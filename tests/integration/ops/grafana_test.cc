@@ -131,9 +131,8 @@ TEST_F(ShippedFilesTest, AlertRulesAreWellFormed) {
 
 // PromQL syntax, checked by Prometheus' own parser.
 TEST_F(ShippedFilesTest, PromtoolAcceptsEveryExpression) {
-  if (RunCommand({"promtool", "--version"}).exit_code != 0) {
-    GTEST_SKIP() << "promtool is not installed (Debian package prometheus)";
-  }
+  KMIRROR_REQUIRE_TOOL(RunCommand({"promtool", "--version"}).exit_code == 0,
+                       "promtool is not installed (Debian package prometheus)");
   auto r = RunCommand({"promtool", "check", "rules", SourceDir() + "/grafana/kmirror-alerts.yml"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 

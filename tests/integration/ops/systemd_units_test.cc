@@ -69,8 +69,8 @@ std::string Staged(const TempDir& dir, const std::string& unit) {
 }
 
 TEST(SystemdUnitsTest, SystemdAnalyzeVerifyReportsNothing) {
-  if (!HaveSystemdAnalyze())
-    GTEST_SKIP() << "systemd-analyze is not installed (apt install systemd)";
+  KMIRROR_REQUIRE_TOOL(HaveSystemdAnalyze(),
+                       "systemd-analyze is not installed (apt install systemd)");
   TempDir dir;
   for (const std::string& unit : kUnits) {
     auto r = RunCommand({"systemd-analyze", "verify", "--man=no", Staged(dir, unit)});
@@ -84,8 +84,8 @@ TEST(SystemdUnitsTest, SystemdAnalyzeVerifyReportsNothing) {
 }
 
 TEST(SystemdUnitsTest, SystemdAnalyzeSecurityRatesTheUnitsWellHardened) {
-  if (!HaveSystemdAnalyze())
-    GTEST_SKIP() << "systemd-analyze is not installed (apt install systemd)";
+  KMIRROR_REQUIRE_TOOL(HaveSystemdAnalyze(),
+                       "systemd-analyze is not installed (apt install systemd)");
   TempDir dir;
   for (const std::string& unit : kUnits) {
     // Exposure on systemd's 0-10 scale (0 = fully locked down); fail above 2.0 ("OK" is < 4.8).
