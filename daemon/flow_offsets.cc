@@ -29,8 +29,10 @@ absl::StatusOr<std::unique_ptr<FlowOffsets>> FlowOffsets::Create(const config::C
 
   KM_ASSIGN_OR_RETURN(o->source_admin_, kafka::AdminClient::Create(props(true, "offsets-admin")));
   KM_ASSIGN_OR_RETURN(o->target_admin_, kafka::AdminClient::Create(props(false, "offsets-admin")));
-  o->source_topics_ = std::make_unique<offsets::KafkaTopicAdmin>(*o->source_admin_);
-  o->target_topics_ = std::make_unique<offsets::KafkaTopicAdmin>(*o->target_admin_);
+  const kafka::InternalTopicSettings internal{cfg.daemon.internal_replication_factor,
+                                              cfg.daemon.internal_min_insync_replicas};
+  o->source_topics_ = std::make_unique<offsets::KafkaTopicAdmin>(*o->source_admin_, internal);
+  o->target_topics_ = std::make_unique<offsets::KafkaTopicAdmin>(*o->target_admin_, internal);
   o->source_groups_ = std::make_unique<offsets::KafkaGroupAdmin>(*o->source_admin_);
   o->target_groups_ = std::make_unique<offsets::KafkaGroupAdmin>(*o->target_admin_);
 

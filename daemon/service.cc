@@ -58,7 +58,8 @@ absl::StatusOr<std::unique_ptr<Service>> Service::Create(config::Config config) 
     if (!store) {
       kafka::Properties props = ToProperties(config::TargetProperties(cfg, f));
       props.Set("client.id", "kmirror." + cfg.daemon.instance_id + ".state." + f.target);
-      auto created = dr::KafkaStateStore::Create(props);
+      auto created = dr::KafkaStateStore::Create(
+          props, {cfg.daemon.internal_replication_factor, cfg.daemon.internal_min_insync_replicas});
       if (!created.ok()) return created.status();
       store = std::move(*created);
     }

@@ -92,7 +92,10 @@ absl::StatusOr<std::unique_ptr<FlowTopicSync>> FlowTopicSync::Create(
   auto admin = topicsync::KafkaSyncAdmin::Create(source, target);
   if (!admin.ok()) return admin.status();
   sync->admin_ = std::move(*admin);
-  sync->ledger_ = std::make_unique<topicsync::KafkaAclLedger>(target, f.name());
+  sync->ledger_ = std::make_unique<topicsync::KafkaAclLedger>(
+      target, f.name(),
+      kafka::InternalTopicSettings{cfg.daemon.internal_replication_factor,
+                                   cfg.daemon.internal_min_insync_replicas});
   if (registry != nullptr) {
     sync->probe_ = std::make_unique<topicsync::TopicSyncProbe>(*registry, f.name());
   }

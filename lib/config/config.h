@@ -42,6 +42,8 @@ struct DaemonConfig {
   std::string log_level;  // trace | debug | info | warn | error
   std::string instance_id;
   absl::Duration drain_timeout;
+  int internal_replication_factor = -1;   // kmirror's own topics; -1: min(3, brokers)
+  int internal_min_insync_replicas = -1;  // -1: replication factor - 1, at least 1
 
   bool operator==(const DaemonConfig&) const = default;
 };

@@ -456,6 +456,11 @@ std::optional<std::string> ReplicationFactor(const int& rf) {
   return fmt::format("must be -1 (the target broker's default) or between 1 and 32767, got {}", rf);
 }
 
+std::optional<std::string> AutoOrCount(const int& n) {
+  if (n == -1 || (n >= 1 && n <= 32767)) return std::nullopt;
+  return fmt::format("must be -1 (automatic) or between 1 and 32767, got {}", n);
+}
+
 std::optional<std::string> BootstrapServers(const std::string& s) {
   if (s.empty()) return "must not be empty";
   size_t start = 0;
@@ -707,6 +712,16 @@ const Section<DaemonConfig>& DaemonSection() {
           Def<S>("drain_timeout", &S::drain_timeout, DurationCodec(), Literal("\"30s\""),
                  "On SIGTERM, time allowed to deliver in-flight records and record progress.",
                  DurationBetween(absl::ZeroDuration(), absl::Hours(1))),
+          Def<S>("internal_replication_factor", &S::internal_replication_factor, IntCodec(),
+                 Literal("-1"),
+                 "Replication factor of the topics kmirror creates for itself (state, offset "
+                 "syncs, checkpoints, heartbeats, ACL ledger); -1: min(3, the cluster's brokers).",
+                 AutoOrCount),
+          Def<S>("internal_min_insync_replicas", &S::internal_min_insync_replicas, IntCodec(),
+                 Literal("-1"),
+                 "min.insync.replicas of those topics; -1: their replication factor - 1, at "
+                 "least 1.",
+                 AutoOrCount),
       }));
   return *section;
 }

@@ -123,25 +123,54 @@ void Controller::Start() {
 
 absl::Status Controller::Poll() {
   absl::Status s = Sync();
-  bool has_state, reported;
+  const Clock::TimePoint now = clock_.Now();
+  bool has_state, reported, overdue = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     has_state = state_.has_value();
     reported = !last_error_.empty();
     last_error_ = s.ok() ? std::string() : std::string(s.message());
+    if (s.ok()) {
+      unreadable_since_.reset();
+      stopped_unreadable_ = false;
+    } else {
+      if (!unreadable_since_) unreadable_since_ = now;
+      overdue = !stopped_unreadable_ && now - *unreadable_since_ >= options_.state_grace;
+    }
   }
   if (!s.ok()) {
     // Until the state is known nothing starts: a failed-over flow must not resume by accident.
     if (!reported || !has_state) {
-      Log()->error(
-          "msg=\"cannot read the flow's control state; {}\" flow={} topic={} error=\"{}\"",
-          has_state ? "keeping the current state" : "not starting replication until it can", name_,
-          kStateTopic, s.message());
+      Log()->error("msg=\"cannot read the flow's control state; {}\" flow={} topic={} error=\"{}\"",
+                   has_state ? "replication goes on for the grace period"
+                             : "not starting replication until it can",
+                   name_, kStateTopic, s.message());
     }
+    if (overdue) StopForUnreadableState();
     return s;
   }
   PublishInstance();
   return s;
+}
+
+void Controller::StopForUnreadableState() {
+  std::lock_guard<std::mutex> apply(apply_mu_);
+  std::shared_ptr<ReplicationUnit> forward, reverse;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    forward.swap(forward_);
+    reverse.swap(reverse_);
+    applied_version_ = -1;  // the next successful Sync applies the state again
+    stopped_unreadable_ = true;
+  }
+  for (auto& unit : {forward, reverse}) {
+    if (unit) (void)Retire(unit, options_.drain_timeout);
+  }
+  Log()->error(
+      "msg=\"the flow's control state has been unreadable for {} s; replication stopped until it "
+      "can be read (another instance may have failed the flow over)\" flow={} topic={}",
+      std::chrono::duration_cast<std::chrono::seconds>(options_.state_grace).count(), name_,
+      kStateTopic);
 }
 
 void Controller::ControlLoop() {
@@ -561,6 +590,13 @@ json Controller::Status() const {
          {"operation_in_progress", op.empty() ? json(nullptr) : json(op)},
          {"state_error", error.empty() ? json(nullptr) : json(error)}};
   if (state) j["state"] = ToJson(*state);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_unreadable_) {
+      j["replication_stopped"] =
+          "the control state could not be read for longer than the grace period";
+    }
+  }
   j["instances"] = std::move(instances);
   if (auto unit = Forward(); unit) j["replication"] = UnitJson(*unit);
   if (auto unit = Reverse(); unit) j["reverse_replication"] = UnitJson(*unit);

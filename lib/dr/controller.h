@@ -77,6 +77,9 @@ class Controller {
   struct Options {
     std::chrono::milliseconds state_poll{5000};  // re-read of the persisted state
     std::chrono::milliseconds drain_timeout{10000};
+    // How long replication goes on while the state cannot be read: then it stops (another
+    // instance may have failed the flow over) until the state can be read again.
+    std::chrono::milliseconds state_grace{30000};
   };
   // `cfg` gives the instance id and the other flows (active-active checks); `f` is this flow.
   static absl::StatusOr<std::unique_ptr<Controller>> Create(const config::Config& cfg,
@@ -127,6 +130,9 @@ class Controller {
   absl::Status Sync();
   // Makes the running units match `s`. Requires apply_mu_.
   absl::Status ApplyLocked(const FlowState& s);
+  // The state has been unreadable for longer than state_grace: stops the running units (they are
+  // rebuilt by the next successful Sync).
+  void StopForUnreadableState();
   // After a verb stopped a unit and then failed: drops the stopped units, applies `s` again.
   void Reapply(const FlowState& s);
   // Persists `next` (version+1 of the current state) and applies it.
@@ -215,6 +221,8 @@ class Controller {
   std::shared_ptr<ReplicationUnit> forward_;
   std::shared_ptr<ReplicationUnit> reverse_;
   std::string last_error_;
+  std::optional<Clock::TimePoint> unreadable_since_;    // the state could not be read since
+  bool stopped_unreadable_ = false;                     // StopForUnreadableState() ran
   nlohmann::json instances_ = nlohmann::json::array();  // every instance's last report
   bool stop_published_ = false;                         // Stop() has recorded this instance's stop
   std::vector<std::thread> retiring_;

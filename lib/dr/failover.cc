@@ -330,19 +330,33 @@ OpResult Controller::Failback(const FailbackOptions& options, const std::string&
           " by removing the failover with a new planned failover of " + f.name()));
     }
   }
-  // What the source holds beyond the mark never reached the target.
+  // What the source holds beyond the mark never reached the target; so does every record of a
+  // topic or partition of the flow created on the source after the failover (no mark).
+  auto topics = deps_.source->Topics();
+  if (!topics.ok()) {
+    return Fail(absl::UnavailableError(absl::StrCat(flow_.source, " is not reachable (",
+                                                    topics.status().message(),
+                                                    "); failback needs it. Nothing was changed")));
+  }
+  std::map<SourcePartition, int64_t> next;  // first source offset not on the target
+  for (const auto& m : s.marks) next[{m.topic, m.partition}] = m.source_next;
+  for (const auto& [topic, partitions] : *topics) {
+    if (!selector_->ShouldReplicate(topic) || !IsApplicationTopic(topic)) continue;
+    for (int32_t p = 0; p < partitions; ++p) next.try_emplace({topic, p}, -1);
+  }
   std::vector<DivergentRange> ranges;
   std::map<std::string, int64_t> floors;
-  for (const auto& m : s.marks) {
-    auto wm = deps_.source->QueryWatermarks(m.topic, m.partition);
+  for (const auto& [sp, source_next] : next) {
+    auto wm = deps_.source->QueryWatermarks(sp.topic, sp.partition);
     if (!wm.ok()) {
       return Fail(absl::UnavailableError(
-          absl::StrCat(flow_.source, " is not reachable (", m.topic, "[", m.partition,
+          absl::StrCat(flow_.source, " is not reachable (", sp.topic, "[", sp.partition,
                        "]: ", wm.status().message(), "); failback needs it. Nothing was changed")));
     }
-    const int64_t from = m.source_next >= 0 ? std::max(m.source_next, wm->low) : wm->low;
-    ranges.push_back({m.topic, m.partition, from, wm->high});
-    floors[PartitionKey(m.topic, m.partition)] = std::max(from, wm->high);
+    // -1: no mark (new since the failover) or not known: everything the source still holds.
+    const int64_t from = source_next >= 0 ? std::max(source_next, wm->low) : wm->low;
+    ranges.push_back({sp.topic, sp.partition, from, wm->high});
+    floors[PartitionKey(sp.topic, sp.partition)] = std::max(from, wm->high);
   }
   PreserveTarget where;
   where.to_file = options.preserve == FailbackOptions::Preserve::kFile;

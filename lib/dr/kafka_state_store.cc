@@ -22,13 +22,13 @@ absl::Status RetryOnce(F f) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KafkaStateStore>> KafkaStateStore::Create(
-    const kafka::Properties& properties, std::string topic) {
+    const kafka::Properties& properties, kafka::InternalTopicSettings settings, std::string topic) {
   std::unique_ptr<KafkaStateStore> store(new KafkaStateStore());
   store->topic_ = std::move(topic);
   auto admin = kafka::AdminClient::Create(properties);
   if (!admin.ok()) return admin.status();
   store->admin_ = std::move(*admin);
-  store->topics_ = std::make_unique<offsets::KafkaTopicAdmin>(*store->admin_);
+  store->topics_ = std::make_unique<offsets::KafkaTopicAdmin>(*store->admin_, settings);
   kafka::Properties writer = properties;
   // A write either lands or fails within the writer's wait: a state reported as not recorded
   // must not appear later.

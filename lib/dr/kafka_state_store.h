@@ -22,7 +22,8 @@ class KafkaStateStore final : public StateStore {
  public:
   // `properties` address the cluster (bootstrap.servers and security settings).
   static absl::StatusOr<std::unique_ptr<KafkaStateStore>> Create(
-      const kafka::Properties& properties, std::string topic = kStateTopic);
+      const kafka::Properties& properties, kafka::InternalTopicSettings settings = {},
+      std::string topic = kStateTopic);
 
   absl::StatusOr<std::optional<FlowState>> LoadFlow(const std::string& flow) override;
   absl::Status SaveFlow(const FlowState& next) override;

@@ -762,4 +762,22 @@ absl::StatusOr<std::vector<TopicPartitionOffset>> AdminClient::ListOffsetsForTim
   return internal::OffsetsForTimes(rk_.get(), timestamps, timeout);
 }
 
+absl::StatusOr<NewTopic> InternalTopic(AdminClient& admin, const std::string& name, bool compacted,
+                                       const InternalTopicSettings& settings) {
+  NewTopic t;
+  t.name = name;
+  t.partitions = 1;
+  t.replication_factor = settings.replication_factor;
+  if (t.replication_factor < 0) {
+    auto md = admin.Metadata(std::vector<std::string>{}, std::chrono::seconds(10));
+    if (!md.ok()) return md.status();
+    t.replication_factor = std::clamp<int32_t>(static_cast<int32_t>(md->brokers.size()), 1, 3);
+  }
+  const int min_isr = settings.min_insync_replicas > 0 ? settings.min_insync_replicas
+                                                       : std::max(1, t.replication_factor - 1);
+  t.configs["min.insync.replicas"] = std::to_string(min_isr);
+  if (compacted) t.configs["cleanup.policy"] = "compact";
+  return t;
+}
+
 }  // namespace kmirror::kafka

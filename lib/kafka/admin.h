@@ -133,4 +133,16 @@ class AdminClient {
   HandlePtr rk_;
 };
 
+// Replication settings of kmirror's own topics (state, offset syncs, checkpoints, heartbeats,
+// ACL ledger). -1: min(3, brokers) replicas, and min.insync.replicas one less (at least 1).
+struct InternalTopicSettings {
+  int replication_factor = -1;
+  int min_insync_replicas = -1;
+};
+
+// The one-partition topic `name` as kmirror creates it, with `settings` resolved against the
+// brokers `admin` sees.
+absl::StatusOr<NewTopic> InternalTopic(AdminClient& admin, const std::string& name, bool compacted,
+                                       const InternalTopicSettings& settings);
+
 }  // namespace kmirror::kafka

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "lib/common/logging.h"
 #include "lib/common/status.h"
 
 namespace kmirror::offsets {
@@ -77,6 +78,11 @@ absl::Status KafkaRecordWriter::Write(const std::string& topic, int32_t partitio
 
 // ---- KafkaTopicReader -----------------------------------------------------------------------
 
+int64_t ReadStart(int64_t next, int64_t low, int64_t high) {
+  if (next > high) return low;  // a new log: nothing read before bounds it
+  return std::max(next, low);
+}
+
 absl::StatusOr<std::unique_ptr<KafkaTopicReader>> KafkaTopicReader::Create(
     kafka::Properties properties) {
   std::unique_ptr<KafkaTopicReader> r(new KafkaTopicReader());
@@ -99,7 +105,14 @@ absl::StatusOr<std::vector<KeyValue>> KafkaTopicReader::ReadFrom(const std::stri
     return wm.status();
   }
   end = wm->high;
-  from = std::max(from, wm->low);
+  const int64_t asked = from;
+  from = ReadStart(from, wm->low, wm->high);
+  if (from < asked) {
+    common::Logger("offsets")->warn(
+        "msg=\"topic ends below what was read of it (deleted and created again, or truncated); "
+        "reading it again from its start\" topic={} read_up_to={} end={}",
+        topic, asked, wm->high);
+  }
   if (from >= wm->high) return out;
   KM_RETURN_IF_ERROR(consumer_->Assign({{topic, 0, from}}));
   const auto deadline = std::chrono::steady_clock::now() + kTimeout;
@@ -155,11 +168,9 @@ absl::StatusOr<std::vector<KeyValue>> KafkaTopicReader::ReadNew(const std::strin
 // ---- KafkaTopicAdmin ------------------------------------------------------------------------
 
 absl::Status KafkaTopicAdmin::EnsureTopic(const std::string& topic, bool compacted) {
-  kafka::NewTopic t;
-  t.name = topic;
-  t.partitions = 1;
-  if (compacted) t.configs["cleanup.policy"] = "compact";
-  auto res = admin_.CreateTopics({t}, kTimeout);
+  auto t = kafka::InternalTopic(admin_, topic, compacted, settings_);
+  if (!t.ok()) return t.status();
+  auto res = admin_.CreateTopics({*t}, kTimeout);
   if (!res.ok()) return res.status();
   if (res->empty()) return absl::InternalError("CreateTopics returned no result for " + topic);
   const absl::Status& s = (*res)[0].status;

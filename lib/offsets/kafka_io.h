@@ -36,6 +36,11 @@ class KafkaRecordWriter final : public RecordWriter {
   std::unique_ptr<kafka::Producer> producer_;
 };
 
+// Where a reader that has read a partition up to `next` continues, given its watermarks now: at
+// `next`, or at the log start when the partition ends below `next` (the topic was deleted and
+// created again, or truncated): what was read of the old log is no bound on the new one.
+int64_t ReadStart(int64_t next, int64_t low, int64_t high);
+
 class KafkaTopicReader final : public TopicReader {
  public:
   static absl::StatusOr<std::unique_ptr<KafkaTopicReader>> Create(kafka::Properties properties);
@@ -55,12 +60,14 @@ class KafkaTopicReader final : public TopicReader {
 // Thread-safe (AdminClient is).
 class KafkaTopicAdmin final : public TopicAdmin {
  public:
-  explicit KafkaTopicAdmin(kafka::AdminClient& admin) : admin_(admin) {}
+  explicit KafkaTopicAdmin(kafka::AdminClient& admin, kafka::InternalTopicSettings settings = {})
+      : admin_(admin), settings_(settings) {}
   absl::Status EnsureTopic(const std::string& topic, bool compacted) override;
   absl::StatusOr<std::vector<std::string>> ListTopics() override;
 
  private:
   kafka::AdminClient& admin_;
+  const kafka::InternalTopicSettings settings_;
 };
 
 // Thread-safe (AdminClient is). DescribeGroup uses DescribeConsumerGroups: see the librdkafka

@@ -142,15 +142,17 @@ absl::StatusOr<std::vector<kafka::AclBinding>> DecodeLedger(const std::string& t
   return out;
 }
 
-KafkaAclLedger::KafkaAclLedger(kafka::Properties target, std::string flow)
-    : target_(std::move(target)), flow_(std::move(flow)) {}
+KafkaAclLedger::KafkaAclLedger(kafka::Properties target, std::string flow,
+                               kafka::InternalTopicSettings settings)
+    : target_(std::move(target)), flow_(std::move(flow)), settings_(settings) {}
 
 absl::Status KafkaAclLedger::EnsureTopic() {
   if (topic_ready_) return absl::OkStatus();
   auto admin = kafka::AdminClient::Create(target_);
   if (!admin.ok()) return admin.status();
-  kafka::NewTopic t{kAclLedgerTopic, 1, -1, {{"cleanup.policy", "compact"}}};
-  absl::Status s = FirstStatus((*admin)->CreateTopics({t}, kTimeout), t.name);
+  auto t = kafka::InternalTopic(**admin, kAclLedgerTopic, /*compacted=*/true, settings_);
+  if (!t.ok()) return t.status();
+  absl::Status s = FirstStatus((*admin)->CreateTopics({*t}, kTimeout), t->name);
   if (!s.ok() && s.code() != absl::StatusCode::kAlreadyExists) return s;
   topic_ready_ = true;
   return absl::OkStatus();

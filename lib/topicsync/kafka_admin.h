@@ -46,7 +46,8 @@ class KafkaSyncAdmin : public SyncAdmin {
 class KafkaAclLedger : public AclLedger {
  public:
   // `target` are client properties for the target cluster; `flow` keys this flow's record.
-  KafkaAclLedger(kafka::Properties target, std::string flow);
+  KafkaAclLedger(kafka::Properties target, std::string flow,
+                 kafka::InternalTopicSettings settings = {});
   absl::StatusOr<std::vector<kafka::AclBinding>> Load() override;
   absl::Status Store(const std::vector<kafka::AclBinding>& owned) override;
 
@@ -54,6 +55,7 @@ class KafkaAclLedger : public AclLedger {
   absl::Status EnsureTopic();
   kafka::Properties target_;
   std::string flow_;
+  kafka::InternalTopicSettings settings_;
   bool topic_ready_ = false;
 };
 

@@ -126,6 +126,20 @@ TEST_F(ControlTest, PauseAndResumePersistAcrossSigkillAndAreAudited) {
   })) << k.Log();
   Produce("A", "orders", 0, 20, "a-");
   ASSERT_TRUE(WaitReplicated("A.orders", 0, 20)) << k.Log();
+  // The state topic is kmirror's: replicated min(3, brokers) times, with min.insync.replicas
+  // one less, whatever the broker's defaults.
+  auto md = Admin("B")->Metadata(std::vector<std::string>{"kmirror-state.internal"});
+  ASSERT_TRUE(md.ok()) << md.status();
+  ASSERT_EQ(md->topics.size(), 1u);
+  ASSERT_EQ(md->topics[0].partitions.size(), 1u);
+  EXPECT_EQ(md->topics[0].partitions[0].replicas.size(), 3u);
+  auto cfg =
+      Admin("B")->DescribeConfigs({{kafka::ConfigResourceType::kTopic, "kmirror-state.internal"}});
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  std::map<std::string, std::string> values;
+  for (const auto& e : (*cfg)[0].entries) values[e.name] = e.value.value_or("");
+  EXPECT_EQ(values["min.insync.replicas"], "2");
+  EXPECT_EQ(values["cleanup.policy"], "compact");
 
   Ctl paused = Run(k, {"pause", "--source", "A", "--target", "B"});
   ASSERT_EQ(paused.exit_code, 0) << paused.err;

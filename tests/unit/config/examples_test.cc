@@ -88,7 +88,7 @@ TEST(ConfigurationDocTest, ReferenceTablesMatchTheFieldTable) {
 
 TEST(ConfigurationDocTest, FieldDocsAreComplete) {
   std::vector<FieldDoc> fields = DescribeFields();
-  EXPECT_EQ(fields.size(), 3u + 2u + 36u + 1u + 4u);
+  EXPECT_EQ(fields.size(), 5u + 2u + 36u + 1u + 4u);
   for (const FieldDoc& f : fields) {
     EXPECT_FALSE(f.type.empty()) << f.key;
     EXPECT_FALSE(f.default_value.empty()) << f.key;

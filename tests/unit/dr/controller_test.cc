@@ -274,6 +274,30 @@ TEST_F(ControllerTest, FailbackPreservesTheDivergenceAndSwitchBackResumesAboveIt
   EXPECT_EQ(forward->options.start_floor({"orders", 0}).value(), std::optional<int64_t>(23));
 }
 
+// Topics and partitions created on A after the failover have no mark: all their records are
+// divergent too, and the flow resumes above them.
+TEST_F(ControllerTest, FailbackCoversTopicsAndPartitionsCreatedAfterTheFailover) {
+  Copied(1);
+  Instance& one = Add("one", {Orders(0, 20, 20)});
+  ASSERT_TRUE(one.c->Poll().ok());
+  ASSERT_TRUE(one.c->Failover(true, 60s, "op").status.ok());
+  source_.Set("orders", 1, 0, 4);              // a partition added on A
+  source_.Set("refunds", 0, 0, 2);             // a topic created on A
+  source_.Set("__consumer_offsets", 0, 0, 9);  // not the flow's
+  OpResult fb = one.c->Failback({}, "op");
+  ASSERT_TRUE(fb.status.ok()) << fb.status;
+  EXPECT_EQ(fb.report["divergence"]["records"], 4 + 2);
+  std::map<std::string, std::pair<int64_t, int64_t>> ranges;
+  for (const auto& r : preserver_.ranges) {
+    ranges[PartitionKey(r.topic, r.partition)] = {r.from, r.to};
+  }
+  EXPECT_EQ(ranges, (std::map<std::string, std::pair<int64_t, int64_t>>{
+                        {"orders:0", {20, 20}}, {"orders:1", {0, 4}}, {"refunds:0", {0, 2}}}));
+  auto floors = store_.Get(FlowKey(kFlow)).value()["resume_floor"];
+  EXPECT_EQ(floors["refunds:0"], 2);
+  EXPECT_EQ(floors["orders:1"], 4);
+}
+
 // Two instances share the flow: a planned failover on one waits for the other's fresh report of
 // its drained share, records its partitions' marks, and the other stops at its next poll.
 TEST_F(ControllerTest, PlannedFailoverCoversTheOtherInstancesPartitions) {
@@ -402,6 +426,29 @@ TEST_F(ControllerTest, AVerbIsRefusedWhenTheStateCannotBeReadAndNothingChanges) 
   EXPECT_FALSE(one.c->Poll().ok());
   EXPECT_FALSE(one.c->Status()["state_error"].is_null());
   EXPECT_FALSE(one.Forward()->stopped);  // the last known state (running) is kept
+}
+
+// An instance cut off from the state topic copies on for the grace period only: another
+// instance may have failed the flow over meanwhile. Once the state reads again, it applies it.
+TEST_F(ControllerTest, ReplicationStopsWhenTheStateStaysUnreadablePastTheGracePeriod) {
+  Instance& one = Add("one", {Orders(0, 20, 20)});
+  Loop(one);
+  ASSERT_TRUE(one.c->Poll().ok());
+  auto first = one.Forward();
+  store_.readable = false;
+  clock_.Advance(25s);
+  EXPECT_EQ(one.c->Status()["replication"]["flow"], kFlow) << "still inside the grace period";
+  clock_.Advance(10s);
+  EXPECT_FALSE(one.c->Status().contains("replication"));
+  EXPECT_TRUE(one.c->Status().contains("replication_stopped"));
+  EXPECT_FALSE(one.c->Ready());
+  store_.readable = true;
+  clock_.Advance(5s);
+  ASSERT_NE(one.Forward(), first);
+  EXPECT_TRUE(one.Forward()->started);
+  EXPECT_TRUE(one.c->Ready());
+  ASSERT_TRUE(one.c->Stop(0ms).ok());
+  EXPECT_TRUE(first->stopped);
 }
 
 TEST_F(ControllerTest, SkipIsPersistedForEveryInstanceAndRefusedAtAnotherOffset) {
