@@ -388,7 +388,8 @@ TEST_F(ControllerTest, APeerWithASkewedClockIsStillWaitedForAndCounted) {
   Loop(two);
   clock_.Advance(20s);
   ASSERT_TRUE(one.c->Poll().ok());
-  for (const auto& i : one.c->Status()["instances"]) EXPECT_EQ(i["state"], "active") << i.dump();
+  const json status = one.c->Status();
+  for (const auto& i : status["instances"]) EXPECT_EQ(i["state"], "active") << i.dump();
   OpResult out = one.c->Failover(true, 60s, "op");
   ASSERT_TRUE(out.status.ok()) << out.status << out.report.dump(2);
   EXPECT_EQ(out.report["partitions_by_instance"], (json{{"one", 1}, {"two", 1}}));
