@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -22,7 +23,8 @@ using nlohmann::json;
 constexpr int kExitFailure = 1;
 constexpr int kExitRefused = 2;
 constexpr int kExitUsage = 64;
-constexpr int kExitUnavailable = 69;
+constexpr int kExitUnavailable = 69;  // the daemon cannot be reached
+constexpr int kExitBusy = 75;         // the daemon answered "busy": retry
 constexpr int kExitNoPermission = 77;
 
 constexpr char kHelp[] = R"(kmirrorctl: operate kmirror (Kafka cross-cluster replication)
@@ -39,7 +41,8 @@ A DR day, in order:
                                                        once B's writers stopped: move groups to A and
                                                        replicate A->B again
 Every verb takes --json. The daemon is found at --socket (default /run/kmirror/kmirrord.sock or
-$KMIRROR_SOCKET). Exit codes: 0 done, 1 failed, 2 refused, 64 usage, 69 unreachable, 77 no permission.)";
+$KMIRROR_SOCKET). Exit codes: 0 done, 1 failed, 2 refused, 64 usage, 69 daemon unreachable,
+75 daemon busy (retry), 77 no permission.)";
 
 int ImportMm2(const std::string& input, const std::string& output) {
   std::ifstream in(input);
@@ -202,6 +205,40 @@ void PrintStatus(const json& body) {
   for (const std::string& line : stopped) std::printf("%s\n", line.c_str());
 }
 
+// Milliseconds since the epoch as ISO-8601 UTC ("2026-12-08T00:04:41.041Z").
+std::string IsoTime(const json& ms) {
+  if (!ms.is_number()) return Num(ms);
+  const int64_t v = ms.get<int64_t>();
+  const time_t secs = static_cast<time_t>(v / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(v % 1000));
+  return buf;
+}
+
+// Any answer as a FIELD / VALUE table: nested objects and arrays flattened into paths
+// ("resume_floor.orders:0", "partitions[2].lag_records"); times (*_ms) also in ISO-8601 UTC.
+void Flatten(const std::string& path, const json& v, std::vector<std::vector<std::string>>& rows) {
+  if (v.is_object()) {
+    for (const auto& [k, child] : v.items())
+      Flatten(path.empty() ? k : path + "." + k, child, rows);
+  } else if (v.is_array() && !v.empty() && !v[0].is_primitive()) {
+    for (size_t i = 0; i < v.size(); ++i) Flatten(path + "[" + std::to_string(i) + "]", v[i], rows);
+  } else if (v.is_array()) {
+    std::string joined;
+    for (const auto& e : v) joined += (joined.empty() ? "" : ", ") + Num(e);
+    rows.push_back({path, joined});
+  } else {
+    const bool time = path.size() > 3 && path.compare(path.size() - 3, 3, "_ms") == 0;
+    rows.push_back({path, time && v.is_number() && v.get<int64_t>() > 0
+                              ? Num(v) + " (" + IsoTime(v) + ")"
+                              : Num(v)});
+  }
+}
+
 void PrintMarks(const json& marks) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& m : marks) {
@@ -259,19 +296,26 @@ void PrintReport(const std::string& verb, const json& body) {
   } else if (verb == "audit") {
     std::vector<std::vector<std::string>> rows;
     for (const auto& e : Field(body, "entries")) {
-      rows.push_back(
-          {Num(e["at_ms"]), Num(e["action"]), Num(e["result"]), Num(e["who"]), Num(e["detail"])});
+      rows.push_back({IsoTime(e["at_ms"]), Num(e["action"]), Num(e["result"]), Num(e["who"]),
+                      Num(e["detail"])});
     }
-    PrintTable({"AT(ms)", "ACTION", "RESULT", "WHO", "DETAIL"}, rows);
+    PrintTable({"AT(UTC)", "ACTION", "RESULT", "WHO", "DETAIL"}, rows);
   } else if (!body.contains("error")) {
-    std::printf("%s\n", body.dump(2).c_str());
+    json rest = body;
+    rest.erase("note");
+    std::vector<std::vector<std::string>> rows;
+    Flatten("", rest, rows);
+    PrintTable({"FIELD", "VALUE"}, rows);
   }
   if (body.contains("note")) std::printf("%s\n", Num(body["note"]).c_str());
 }
 
-int ExitFor(int http) {
+int ExitFor(int http, const json& body) {
   if (http >= 200 && http < 300) return 0;
   if (http == 403 || http == 401) return kExitNoPermission;
+  if (http == 503 && body.contains("error") && body["error"].value("code", "") == "busy") {
+    return kExitBusy;
+  }
   if (http == 503) return kExitUnavailable;
   if (http == 400 || http == 404 || http == 405 || http == 409 || http == 413) return kExitRefused;
   return kExitFailure;
@@ -499,5 +543,5 @@ int main(int argc, char** argv) {
   } else {
     PrintReport(verb, response->body);
   }
-  return ExitFor(response->status);
+  return ExitFor(response->status, response->body);
 }

@@ -62,7 +62,14 @@ FlowProbe::FlowProbe(prometheus::Registry& registry, std::string flow)
       latency_histogram_(latency_.Add(
           {{"flow", flow_}},
           prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                  0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})) {}
+                                                  0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})) {
+  for (const char* kind : kErrorKinds) {
+    errors_by_kind_.emplace(kind, &errors_.Add({{"flow", flow_}, {"kind", kind}}));
+  }
+  for (const char* reason : kSkipReasons) {
+    skipped_by_reason_.emplace(reason, &skipped_.Add({{"flow", flow_}, {"reason", reason}}));
+  }
+}
 
 FlowProbe::~FlowProbe() = default;
 
@@ -139,6 +146,9 @@ void FlowProbe::SetStopped(const SourcePartition& p, bool stopped) {
 void FlowProbe::PartitionAssigned(const SourcePartition& p) {
   std::lock_guard<std::mutex> lock(mu_);
   SeriesFor(p);
+  // At 0 from the first assignment; kept after a revocation (a counter's history).
+  if (!lost_by_partition_.count(p))
+    lost_by_partition_.emplace(p, &lost_.Add(PartitionLabels(flow_, p)));
   assigned_gauge_.Increment();
 }
 

@@ -20,6 +20,25 @@
 
 namespace kmirror::replication {
 
+// Every error kind and skip reason the engine counts: their series exist at 0 from the flow's
+// start, so dashboards show 0 and rate() works before the first event.
+inline constexpr const char* kErrorKinds[] = {"source",
+                                              "source_poll",
+                                              "source_truncated",
+                                              "seek",
+                                              "produce_refused",
+                                              "delivery_refused",
+                                              "delivery_not_written",
+                                              "producer_fatal",
+                                              "target_partition_unknown",
+                                              "target_tail",
+                                              "target_truncated",
+                                              "foreign_target_records",
+                                              "written_after_refusal",
+                                              "revoke_flush",
+                                              "discovery"};
+inline constexpr const char* kSkipReasons[] = {"origin_is_target"};
+
 class FlowProbe {
  public:
   FlowProbe(prometheus::Registry& registry, std::string flow);

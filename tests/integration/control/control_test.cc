@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -184,6 +185,19 @@ TEST_F(ControlTest, PauseAndResumePersistAcrossSigkillAndAreAudited) {
               std::string::npos);
   }
   EXPECT_EQ(actions, (std::vector<std::string>{"pause", "pause", "resume", "resume"}));
+  // Without --json: tables, times in ISO-8601 UTC, and a verb's answer as FIELD / VALUE rows.
+  auto table =
+      RunCommand({BinPath("kmirrorctl"), "--socket", k.socket_path(), "audit", "--flow", "A->B"});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("AT(UTC)"), std::string::npos) << table.out;
+  EXPECT_TRUE(std::regex_search(table.out, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+      << table.out;
+  auto again =
+      RunCommand({BinPath("kmirrorctl"), "--socket", k.socket_path(), "resume", "--flow", "A->B"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(std::regex_search(again.out, std::regex(R"(FIELD\s+VALUE)"))) << again.out;
+  EXPECT_TRUE(std::regex_search(again.out, std::regex(R"(changed\s+no)"))) << again.out;
+  EXPECT_EQ(again.out.find('{'), std::string::npos) << "no raw JSON: " << again.out;
 }
 
 TEST_F(ControlTest, PlannedFailoverLosesNothingAndConsumersResumeExactly) {

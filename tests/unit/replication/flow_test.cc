@@ -1,8 +1,11 @@
 #include "lib/replication/flow.h"
 
+#include <prometheus/registry.h>
+
 #include <algorithm>
 
 #include "gtest/gtest.h"
+#include "lib/replication/probe.h"
 #include "tests/unit/replication/flow_fixture.h"
 
 namespace kmirror::replication {
@@ -300,6 +303,42 @@ TEST(ProvenanceTest, RoundTripAndRejectsGarbage) {
   std::string truncated = EncodeProvenance(p);
   truncated.pop_back();
   EXPECT_EQ(DecodeProvenance(truncated), std::nullopt);
+}
+
+}  // namespace
+}  // namespace kmirror::replication
+
+namespace kmirror::replication {
+namespace {
+
+// Error, skip and loss counters exist at 0 before anything happened: dashboards show 0 and
+// rate() works from the start.
+TEST(FlowProbeTest, CountersAreExportedAtZeroFromTheStart) {
+  prometheus::Registry registry;
+  FlowProbe probe(registry, "A->B");
+  probe.PartitionAssigned({"orders", 3});
+  std::map<std::string, int> zeros;
+  for (const auto& family : registry.Collect()) {
+    for (const auto& m : family.metric) {
+      if (m.counter.value == 0) ++zeros[family.name];
+    }
+  }
+  EXPECT_EQ(zeros["kmirror_errors_total"], static_cast<int>(std::size(kErrorKinds)));
+  EXPECT_EQ(zeros["kmirror_records_skipped_total"], static_cast<int>(std::size(kSkipReasons)));
+  EXPECT_EQ(zeros["kmirror_records_lost_total"], 1);
+  probe.RecordError("producer_fatal");
+  probe.PartitionRevoked({"orders", 3});
+  probe.PartitionAssigned({"orders", 3});
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "kmirror_errors_total") continue;
+    for (const auto& m : family.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == "kind" && l.value == "producer_fatal") {
+          EXPECT_EQ(m.counter.value, 1);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
