@@ -445,7 +445,8 @@ struct Server::State {
 
   std::mutex mu;
   std::condition_variable cv;
-  size_t active = 0;  // connections being served (threads alive)
+  size_t active = 0;    // connection threads alive (reading, handling or answering busy)
+  size_t handling = 0;  // authorised requests in their handler (at most max_connections)
 };
 
 namespace {
@@ -497,7 +498,29 @@ std::optional<Response> Authorize(const State& s, const Peer& peer,
 }
 
 // Reads, authorises, parses and dispatches one request.
-Outcome ReadAndHandle(const State& s, FdStream& stream, const Peer& peer) {
+// The busy answer for a request beyond max_connections.
+Response BusyResponse(const State& s) {
+  return ErrorResponse(503, "busy",
+                       fmt::format("kmirrord is serving {} control requests already; retry shortly",
+                                   s.options.max_connections));
+}
+
+// Takes a handler slot for an authorised request; false when all are taken.
+bool Admit(State& s) {
+  std::lock_guard lock(s.mu);
+  if (s.handling >= s.options.max_connections) return false;
+  ++s.handling;
+  return true;
+}
+
+void Release(State& s) {
+  std::lock_guard lock(s.mu);
+  --s.handling;
+}
+
+// Reads one request, authorises it, and only then takes a handler slot: connections that are
+// still sending or never authenticate cannot lock authorised clients out.
+Outcome ReadAndHandle(State& s, FdStream& stream, const Peer& peer) {
   Outcome out;
   const ServerOptions& o = s.options;
   boost::beast::flat_buffer buffer(o.max_header_bytes + o.max_body_bytes + 65536);
@@ -537,6 +560,16 @@ Outcome ReadAndHandle(const State& s, FdStream& stream, const Peer& peer) {
     out.response = *std::move(denied);
     return out;
   }
+  if (!Admit(s)) {
+    s.log->warn("msg=\"control request refused\" status=503 code=busy max_connections={}",
+                s.options.max_connections);
+    out.response = BusyResponse(s);
+    return out;
+  }
+  struct Slot {
+    State& s;
+    ~Slot() { Release(s); }
+  } slot{s};
   Request request;
   request.method = out.method;
   request.peer = peer;
@@ -656,22 +689,27 @@ void ServeConnection(std::shared_ptr<State> s, int raw_fd, Peer::Transport trans
   s->cv.notify_all();
 }
 
-// Answers 503 on the acceptor thread without waiting for the request (bounded by a short
-// deadline), for connections beyond max_connections.
-void RejectBusy(const State& s, int raw_fd) {
+// Answers 503 without waiting for the request (bounded by a short deadline), for connections
+// beyond what the server reads at once. Runs on a thread of its own (counted in `active`), never
+// on the acceptor's; beyond even those, the connection is closed unanswered.
+void RejectBusy(std::shared_ptr<State> s, int raw_fd) {
   ScopedFd fd(raw_fd);
   const auto deadline = Clock::now() + std::chrono::milliseconds(100);
   boost::system::error_code ec;
-  WriteResponse(fd.get(),
-                ErrorResponse(503, "busy",
-                              fmt::format("kmirrord is serving {} control connections already; "
-                                          "retry shortly",
-                                          s.options.max_connections)),
-                deadline, ec);
-  s.log->warn("msg=\"control connection refused\" status=503 code=busy max_connections={}",
-              s.options.max_connections);
-  internal::LingeringClose(std::move(fd), deadline, s.stop_fd.get(), 64 * 1024);
+  WriteResponse(fd.get(), BusyResponse(*s), deadline, ec);
+  s->log->warn("msg=\"control connection refused\" status=503 code=busy max_connections={}",
+               s->options.max_connections);
+  internal::LingeringClose(std::move(fd), deadline, s->stop_fd.get(), 64 * 1024);
+  std::lock_guard lock(s->mu);
+  --s->active;
+  s->cv.notify_all();
 }
+
+// Connections read at once: four per handler slot. An unauthenticated peer holds one for at
+// most read_timeout and never a handler slot.
+size_t ReadLimit(const State& s) { return 4 * s.options.max_connections; }
+// Busy answers in progress at once, beyond which connections are closed unanswered.
+size_t BusyLimit(const State& s) { return ReadLimit(s) + s.options.max_connections; }
 
 void AcceptLoop(std::shared_ptr<State> s) {
   struct Listener {
@@ -707,20 +745,28 @@ void AcceptLoop(std::shared_ptr<State> s) {
           }
           break;
         }
-        bool admitted = false;
+        enum { kServe, kBusy, kDrop } what = kDrop;
         {
           std::lock_guard lock(s->mu);
-          if (s->active < s->options.max_connections) {
-            ++s->active;
-            admitted = true;
+          if (s->active < ReadLimit(*s)) {
+            what = kServe;
+          } else if (s->active < BusyLimit(*s)) {
+            what = kBusy;
           }
+          if (what != kDrop) ++s->active;
         }
-        if (!admitted) {
-          RejectBusy(*s, fd);
+        if (what == kDrop) {
+          ::close(fd);
+          s->log->warn("msg=\"control connection dropped: too many at once\" limit={}",
+                       BusyLimit(*s));
           continue;
         }
         try {
-          std::thread(ServeConnection, s, fd, listeners[i].transport).detach();
+          if (what == kServe) {
+            std::thread(ServeConnection, s, fd, listeners[i].transport).detach();
+          } else {
+            std::thread(RejectBusy, s, fd).detach();
+          }
         } catch (const std::system_error& e) {
           {
             std::lock_guard lock(s->mu);
@@ -729,7 +775,7 @@ void AcceptLoop(std::shared_ptr<State> s) {
           }
           s->log->warn("msg=\"cannot start a control connection thread\" error={}",
                        Quoted(e.what()));
-          RejectBusy(*s, fd);
+          ::close(fd);
         }
       }
     }

@@ -81,7 +81,9 @@ struct ServerOptions {
   std::string token;       // required with tcp_listen (Authorization: Bearer <token>)
   size_t max_body_bytes = 64 * 1024;
   size_t max_header_bytes = 8 * 1024;
-  size_t max_connections = 32;  // connections beyond it get 503 "busy"
+  // Authorised requests handled at once; beyond it 503 "busy". Connections are read and
+  // authorised before they take one (up to 4 x max_connections read at once).
+  size_t max_connections = 32;
   // A client must send its whole request within this time (and take the response within it);
   // otherwise it is dropped.
   std::chrono::milliseconds read_timeout{10000};

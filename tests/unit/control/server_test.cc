@@ -365,6 +365,30 @@ TEST_F(ServerTest, TcpNeedsTheBearerToken) {
   ExpectServing();  // the unix socket serves alongside
 }
 
+// Any local user can connect to the TCP port; connections that have not authenticated (still
+// sending, or never sending the token) do not hold the handler slots, so they cannot lock an
+// operator with the token out.
+TEST_F(ServerTest, UnauthenticatedTcpConnectionsDoNotTakeTheHandlerSlots) {
+  ServerOptions options;
+  options.tcp_listen = "127.0.0.1:0";
+  options.token = "s3cret-token";
+  options.max_connections = 2;
+  StartServer(options);
+  std::vector<int> idle;
+  for (int i = 0; i < 3; ++i) {
+    const int fd = ConnectTcpRaw(server_->tcp_port());
+    ASSERT_GE(fd, 0);
+    SendAll(fd, "GET /v1/echo HTTP/1.1\r\n");  // never finishes its headers
+    idle.push_back(fd);
+  }
+  const std::string address = "127.0.0.1:" + std::to_string(server_->tcp_port());
+  absl::StatusOr<ClientResponse> r =
+      Call(Endpoint{"", address, "s3cret-token"}, "GET", "/v1/echo", nullptr, 10s);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200) << r->body.dump();
+  for (int fd : idle) ::close(fd);
+}
+
 TEST_F(ServerTest, TcpOnlyOnLoopbackAndOnlyWithAToken) {
   for (const char* listen : {"0.0.0.0:0", "10.1.2.3:0", "[::]:0", "[::ffff:10.0.0.1]:0"}) {
     ServerOptions options;
