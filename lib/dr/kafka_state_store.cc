@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "lib/kafka/producer.h"
 
 namespace kmirror::dr {
 
@@ -36,6 +37,7 @@ absl::StatusOr<std::unique_ptr<KafkaStateStore>> KafkaStateStore::Create(
   auto w = offsets::KafkaRecordWriter::Create(writer);
   if (!w.ok()) return w.status();
   store->writer_ = std::move(*w);
+  store->properties_ = properties;
   auto r = offsets::KafkaTopicReader::Create(properties);
   if (!r.ok()) return r.status();
   store->reader_ = std::move(*r);
@@ -95,6 +97,22 @@ absl::StatusOr<std::optional<FlowState>> KafkaStateStore::LoadFlow(const std::st
 
 absl::Status KafkaStateStore::SaveFlow(const FlowState& next) {
   std::lock_guard<std::mutex> write(write_mu_);
+  if (!topic_ready_.load()) {
+    std::lock_guard<std::mutex> read(read_mu_);
+    if (absl::Status s = EnsureTopicLocked(); !s.ok()) return s;
+  }
+  // The flow's transactional id: initialising it fences every other instance's writer of this
+  // flow's state (its open transaction is aborted), so the check below and the write cannot be
+  // interleaved with another instance's.
+  kafka::Properties props = properties_;
+  props.Set("transactional.id", "kmirror-state." + next.flow);
+  props.Set("transaction.timeout.ms", "30000");
+  absl::Status delivered;
+  auto producer = kafka::Producer::Create(props, [&delivered](const kafka::DeliveryReport& r) {
+    if (!r.status.ok() && delivered.ok()) delivered = r.status;
+  });
+  if (!producer.ok()) return producer.status();
+  if (absl::Status s = (*producer)->InitTransactions(std::chrono::seconds(10)); !s.ok()) return s;
   if (absl::Status s = Refresh(); !s.ok()) return s;
   int64_t stored = 0;
   {
@@ -110,7 +128,28 @@ absl::Status KafkaStateStore::SaveFlow(const FlowState& next) {
         "flow " + next.flow + ": its state changed meanwhile (version " + std::to_string(stored) +
         ", expected " + std::to_string(next.version - 1) + "); another instance acted on it");
   }
-  return Write(FlowKey(next.flow), ToJson(next).dump());
+  if (before_write_) before_write_();
+  const std::string value = ToJson(next).dump();
+  if (absl::Status s = (*producer)->BeginTransaction(); !s.ok()) return s;
+  kafka::ProduceRecord r;
+  r.topic = topic_;
+  r.partition = 0;
+  r.key = FlowKey(next.flow);
+  r.value = value;
+  absl::Status s = (*producer)->Produce(r);
+  if (s.ok()) s = (*producer)->CommitTransaction(std::chrono::seconds(10));
+  if (s.ok()) s = delivered;
+  if (!s.ok()) {
+    (void)(*producer)->AbortTransaction(std::chrono::seconds(5));
+    return absl::FailedPreconditionError(
+        "flow " + next.flow +
+        ": the state was not recorded: another instance changed it at the same moment, or the "
+        "write failed (" +
+        std::string(s.message()) + "); nothing was changed by this verb");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  values_[FlowKey(next.flow)] = value;
+  return absl::OkStatus();
 }
 
 absl::Status KafkaStateStore::Append(const std::string& key, const json& value) {

@@ -1,11 +1,17 @@
 // StateStore on a Kafka cluster: the compacted topic kmirror-state.internal (one partition) on the
 // flow's target cluster, read incrementally into a key -> newest value map.
 //
+// A flow's state changes by compare-and-set that holds across instances: SaveFlow first takes the
+// flow's transactional id (kmirror-state.<flow>), which fences any other instance's writer in the
+// middle of its own SaveFlow, then checks the version and writes in that transaction. Of two
+// instances racing, the one fenced fails its commit and is told the state changed.
+//
 // Thread-safe: reads and writes each have their own lock (the clients underneath are not
 // thread-safe); the value map has a third, never held during network I/O.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +37,9 @@ class KafkaStateStore final : public StateStore {
   absl::StatusOr<std::vector<nlohmann::json>> List(const std::string& prefix,
                                                    size_t limit) override;
 
+  // Tests: runs between SaveFlow's version check and its write (another instance acting then).
+  void SetBeforeWriteForTest(std::function<void()> hook) { before_write_ = std::move(hook); }
+
  private:
   KafkaStateStore() = default;
   // Creates the topic once. Requires read_mu_.
@@ -51,6 +60,8 @@ class KafkaStateStore final : public StateStore {
   std::unique_ptr<offsets::KafkaTopicAdmin> topics_;
   std::unique_ptr<offsets::KafkaRecordWriter> writer_;
   std::unique_ptr<offsets::KafkaTopicReader> reader_;
+  kafka::Properties properties_;  // for SaveFlow's transactional writers
+  std::function<void()> before_write_;
 };
 
 }  // namespace kmirror::dr

@@ -89,6 +89,7 @@ constexpr int16_t kInvalidReplicaAssignment = 39;
 constexpr int16_t kInvalidConfig = 40;
 constexpr int16_t kInvalidRequest = 42;
 constexpr int16_t kOutOfOrderSequenceNumber = 45;
+constexpr int16_t kInvalidProducerEpoch = 47;
 constexpr int16_t kConcurrentTransactions = 51;
 constexpr int16_t kGroupIdNotFound = 69;
 }  // namespace err

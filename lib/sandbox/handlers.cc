@@ -961,7 +961,7 @@ std::optional<std::string> Handlers::ProduceRefusals(const RequestHeader& h,
   const int16_t v = h.api_version;
   if (v > 7) return std::nullopt;
   WireReader r(body);
-  if (v >= 3) r.NullableString();  // transactional id
+  const std::string transactional_id = v >= 3 ? r.NullableString().value_or("") : "";
   const int16_t acks = r.Int16();
   r.Int32();  // timeout
   if (!r.ok() || acks == 0) return std::nullopt;
@@ -991,6 +991,14 @@ std::optional<std::string> Handlers::ProduceRefusals(const RequestHeader& h,
         batch.base_sequence = b.Int32();
       }
       int16_t error = err::kNone;
+      // A transactional producer fenced by a newer InitProducerId of its transactional id writes
+      // nothing more (Kafka's zombie fencing): INVALID_PRODUCER_EPOCH, fatal to the client.
+      if (!transactional_id.empty() && batch.producer_id >= 0) {
+        auto current = state_->logs().ProducerOf(transactional_id);
+        if (current && *current != std::make_pair(batch.producer_id, batch.epoch)) {
+          error = err::kInvalidProducerEpoch;
+        }
+      }
       auto& refused_seqs = state_->refused_sequences();
       auto seq = refused_seqs.empty() ? refused_seqs.end() : refused_seqs.find({name, partition});
       if (seq != refused_seqs.end()) {
@@ -1010,7 +1018,8 @@ std::optional<std::string> Handlers::ProduceRefusals(const RequestHeader& h,
         error = err::kMessageTooLarge;
       }
       if (error != err::kNone && error != err::kOutOfOrderSequenceNumber &&
-          batch.producer_id >= 0 && batch.base_sequence >= 0) {
+          error != err::kInvalidProducerEpoch && batch.producer_id >= 0 &&
+          batch.base_sequence >= 0) {
         refused_seqs[{name, partition}] = batch;
       } else if (error == err::kNone && seq != refused_seqs.end()) {
         refused_seqs.erase(seq);  // the refused sequence came again and passed

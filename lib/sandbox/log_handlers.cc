@@ -191,6 +191,14 @@ ResponseEdit Handlers::EndTxnDone(const Observation& o, std::string_view body) {
   const int32_t throttle = r.Int32();
   const int16_t error = r.Int16();
   if (!r.ok() || error != err::kNone) return {};
+  // A fenced producer (a newer InitProducerId of its transactional id) ends nothing.
+  if (auto current = state_->logs().ProducerOf(o.transactional_id);
+      current && *current != std::make_pair(o.producer_id, o.producer_epoch)) {
+    WireWriter w;
+    w.Int32(throttle);
+    w.Int16(err::kInvalidProducerEpoch);
+    return {w.Take(), false};
+  }
   if (EndTransactions(o.producer_id, o.producer_epoch, o.commit)) return {};
   WireWriter w;
   w.Int32(throttle);
