@@ -692,32 +692,23 @@ Controller::OpName::~OpName() {
   name.clear();
 }
 
-OpResult Controller::Pause(const std::string& who) {
-  OpResult refused;
-  auto op = BeginOp("pause", refused);
-  if (!op) return refused;
-  OpName clear{mu_, op_name_};
-  FlowState s = Current();
-  if (auto answer = Refuse(Verb::kPause, s)) return *answer;
-  s.phase = RuleFor(s.phase, Verb::kPause).to;
-  s.changed_by = who;
-  s.reason = "pause";
-  if (absl::Status st = Commit(s); !st.ok()) return Fail(st);
-  return {absl::OkStatus(), {{"phase", "paused"}, {"changed", true}}};
-}
+OpResult Controller::Pause(const std::string& who) { return Move(Verb::kPause, who); }
 
-OpResult Controller::Resume(const std::string& who) {
+OpResult Controller::Resume(const std::string& who) { return Move(Verb::kResume, who); }
+
+OpResult Controller::Move(Verb verb, const std::string& who) {
+  const std::string name(VerbName(verb));
   OpResult refused;
-  auto op = BeginOp("resume", refused);
+  auto op = BeginOp(name, refused);
   if (!op) return refused;
   OpName clear{mu_, op_name_};
   FlowState s = Current();
-  if (auto answer = Refuse(Verb::kResume, s)) return *answer;
-  s.phase = RuleFor(s.phase, Verb::kResume).to;
+  if (auto answer = Refuse(verb, s)) return *answer;
+  s.phase = RuleFor(s.phase, verb).to;
   s.changed_by = who;
-  s.reason = "resume";
+  s.reason = name;
   if (absl::Status st = Commit(s); !st.ok()) return Fail(st);
-  return {absl::OkStatus(), {{"phase", "running"}, {"changed", true}}};
+  return {absl::OkStatus(), {{"phase", PhaseName(s.phase)}, {"changed", true}}};
 }
 
 OpResult Controller::PauseGroup(const std::string& group, bool paused, const std::string& who) {

@@ -140,6 +140,8 @@ class Controller {
   FlowState Current() const;
   std::shared_ptr<ReplicationUnit> Forward() const;
   std::shared_ptr<ReplicationUnit> Reverse() const;
+  // A verb that only moves the phase (pause, resume), as the table says.
+  OpResult Move(Verb verb, const std::string& who);
   // The verb's rule in the current phase: nullopt to go on (kChange), otherwise the answer.
   std::optional<OpResult> Refuse(Verb verb, const FlowState& s,
                                  nlohmann::json already = nlohmann::json::object()) const;
