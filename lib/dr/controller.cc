@@ -122,15 +122,16 @@ void Controller::Start() {
 }
 
 absl::Status Controller::Poll() {
-  absl::Status s = Sync();
-  const Clock::TimePoint now = clock_.Now();
+  const Clock::TimePoint now = clock_.Now();  // before the load, which may block for a while
+  bool load_failed = false;
+  absl::Status s = Sync(&load_failed);
   bool has_state, reported, overdue = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     has_state = state_.has_value();
     reported = !last_error_.empty();
     last_error_ = s.ok() ? std::string() : std::string(s.message());
-    if (s.ok()) {
+    if (!load_failed) {
       unreadable_since_.reset();
       stopped_unreadable_ = false;
     } else {
@@ -273,20 +274,26 @@ absl::Status Controller::NoPartitionsError() const {
 
 std::vector<std::string> Controller::WaitForPeers(
     Clock::TimePoint deadline, const std::function<bool(const InstanceReport&)>& done) {
-  // A report counts once the peer wrote a new one after the wait began.
-  std::map<std::string, std::optional<int64_t>> before;
-  if (auto peers = Peers(); peers.ok()) {
-    for (const Peer& p : *peers) before[p.report.instance] = p.report.sequence;
-  }
+  // A report counts once the peer wrote a new one after the wait began: the sequences of the
+  // first successful read are the baseline (nothing counts before it).
+  std::optional<std::map<std::string, int64_t>> before;
+  auto snapshot = [&before](const std::vector<Peer>& peers) {
+    before.emplace();
+    for (const Peer& p : peers) (*before)[p.report.instance] = p.report.sequence;
+  };
+  if (auto peers = Peers(); peers.ok()) snapshot(*peers);
   while (true) {
     std::vector<std::string> pending;
     auto peers = Peers();
-    if (peers.ok()) {
+    if (peers.ok() && !before) {
+      snapshot(*peers);
+      pending.push_back("(the other instances' reports were not readable when the wait began)");
+    } else if (peers.ok()) {
       for (const Peer& p : *peers) {
         const std::string& instance = p.report.instance;
         if (instance == cfg_.daemon.instance_id || p.state != PeerState::kActive) continue;
-        auto it = before.find(instance);
-        const bool fresh = it == before.end() || it->second != p.report.sequence;
+        auto it = before->find(instance);
+        const bool fresh = it == before->end() || it->second != p.report.sequence;
         if (!fresh || !done(p.report)) pending.push_back(instance);
       }
     } else {
@@ -336,8 +343,9 @@ void Controller::PublishStopped() {
   }
 }
 
-absl::Status Controller::Sync() {
+absl::Status Controller::Sync(bool* load_failed) {
   auto loaded = store_.LoadFlow(name_);
+  if (load_failed) *load_failed = !loaded.ok();
   if (!loaded.ok()) return loaded.status();
   FlowState s;
   if (*loaded) {

@@ -126,8 +126,9 @@ class Controller {
   // Records that this instance stopped (best effort; skipped while the state is unreadable).
   void PublishStopped();
   std::string InstanceKey() const;
-  // Loads the persisted state and applies it when it changed. Returns the load status.
-  absl::Status Sync();
+  // Loads the persisted state and applies it when it changed. Returns the load or apply status;
+  // `load_failed` tells which.
+  absl::Status Sync(bool* load_failed = nullptr);
   // Makes the running units match `s`. Requires apply_mu_.
   absl::Status ApplyLocked(const FlowState& s);
   // The state has been unreadable for longer than state_grace: stops the running units (they are

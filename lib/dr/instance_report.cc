@@ -14,15 +14,13 @@ json UnitJson(const UnitReport& u, bool with_positions) {
          {"lag_seconds", u.lag_seconds},
          {"drained", u.drained}};
   if (!with_positions) return j;
+  // Positions keep the compact array layout of version 1 (an instance of the previous release
+  // reads them during a rolling upgrade): [topic, partition, remote topic, remote partition,
+  // position, source end, lag seconds].
   json positions = json::array();
   for (const auto& p : u.positions) {
-    positions.push_back({{"topic", p.source.topic},
-                         {"partition", p.source.partition},
-                         {"remote_topic", p.target.topic},
-                         {"remote_partition", p.target.partition},
-                         {"position", p.position},
-                         {"source_end", p.source_end},
-                         {"lag_seconds", p.lag_seconds}});
+    positions.push_back(json::array({p.source.topic, p.source.partition, p.target.topic,
+                                     p.target.partition, p.position, p.source_end, p.lag_seconds}));
   }
   j["positions"] = std::move(positions);
   return j;
@@ -48,7 +46,8 @@ absl::Status Field(const json& j, const char* key, const std::string& where, T& 
 absl::StatusOr<ReportedPosition> PositionFromJson(const json& e, int version,
                                                   const std::string& where) {
   ReportedPosition p;
-  if (version == 1) {
+  (void)version;
+  if (e.is_array()) {
     // [topic, partition, remote topic, remote partition, position, source end, lag seconds]
     try {
       p.source = {e.at(0).get<std::string>(), e.at(1).get<int32_t>()};
@@ -57,7 +56,10 @@ absl::StatusOr<ReportedPosition> PositionFromJson(const json& e, int version,
       p.source_end = e.at(5).get<int64_t>();
       p.lag_seconds = e.at(6).get<double>();
     } catch (const json::exception&) {
-      return absl::InvalidArgumentError(where + " is not a version 1 position");
+      return absl::InvalidArgumentError(where +
+                                        " is not a [topic, partition, remote topic, "
+                                        "remote partition, position, source end, lag "
+                                        "seconds] position");
     }
     return p;
   }
@@ -116,10 +118,10 @@ absl::StatusOr<InstanceReport> InstanceReportFromJson(const json& j) {
   r.version = 1;
   absl::Status s;
   s.Update(Field(j, "version", "report", r.version, /*required=*/false));
-  if (r.version < 1 || r.version > InstanceReport::kVersion) {
-    return absl::InvalidArgumentError(absl::StrCat("instance report version ", r.version,
-                                                   " is not one this kmirrord reads (1 to ",
-                                                   InstanceReport::kVersion, ")"));
+  // A newer version keeps the fields this one knows: they are read, the rest ignored.
+  if (r.version < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("instance report version ", r.version, " is not a valid version"));
   }
   s.Update(Field(j, "instance", "report", r.instance));
   s.Update(Field(j, "at_ms", "report", r.at_ms));

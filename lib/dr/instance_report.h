@@ -80,7 +80,7 @@ class PeerTracker {
   explicit PeerTracker(std::chrono::milliseconds stale_after) : stale_after_(stale_after) {}
   // Every instance's newest report as just read, judged at `now`. An instance seen for the first
   // time counts as active until its sequence stands still for `stale_after`: a dead one is
-  // waited for a little, a live one never skipped.
+  // waited for a little, a live one (whatever its clock says) never skipped.
   std::vector<Peer> Observe(const std::vector<InstanceReport>& reports, Clock::TimePoint now);
   // The sequence last seen of `instance` (nullopt: never seen).
   std::optional<int64_t> Sequence(const std::string& instance) const;

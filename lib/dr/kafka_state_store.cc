@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "lib/kafka/error.h"
 #include "lib/kafka/producer.h"
 
 namespace kmirror::dr {
@@ -96,7 +97,9 @@ absl::StatusOr<std::optional<FlowState>> KafkaStateStore::LoadFlow(const std::st
 }
 
 absl::Status KafkaStateStore::SaveFlow(const FlowState& next) {
-  std::lock_guard<std::mutex> write(write_mu_);
+  // Its own lock and its own producer: instance reports and audit entries (Append) are not held
+  // up by a transaction in progress.
+  std::lock_guard<std::mutex> save(save_mu_);
   if (!topic_ready_.load()) {
     std::lock_guard<std::mutex> read(read_mu_);
     if (absl::Status s = EnsureTopicLocked(); !s.ok()) return s;
@@ -137,15 +140,28 @@ absl::Status KafkaStateStore::SaveFlow(const FlowState& next) {
   r.key = FlowKey(next.flow);
   r.value = value;
   absl::Status s = (*producer)->Produce(r);
-  if (s.ok()) s = (*producer)->CommitTransaction(std::chrono::seconds(10));
+  if (s.ok()) {
+    s = (*producer)->CommitTransaction(std::chrono::seconds(10));
+    // A commit that timed out may still complete: ask again until the answer is definite.
+    for (int retry = 0; retry < 3 && !s.ok() && kafka::IsRetriable(s) && !kafka::IsFatal(s);
+         ++retry) {
+      s = (*producer)->CommitTransaction(std::chrono::seconds(10));
+    }
+  }
   if (s.ok()) s = delivered;
   if (!s.ok()) {
-    (void)(*producer)->AbortTransaction(std::chrono::seconds(5));
-    return absl::FailedPreconditionError(
-        "flow " + next.flow +
-        ": the state was not recorded: another instance changed it at the same moment, or the "
-        "write failed (" +
-        std::string(s.message()) + "); nothing was changed by this verb");
+    if (kafka::IsFatal(s) || !kafka::IsRetriable(s)) {
+      // Fenced (another instance took the flow's transactional id) or refused: not written.
+      (void)(*producer)->AbortTransaction(std::chrono::seconds(5));
+      return absl::FailedPreconditionError(
+          "flow " + next.flow +
+          ": the state was not recorded: another instance changed it at the same moment, or "
+          "the write was refused (" +
+          std::string(s.message()) + "); nothing was changed by this verb");
+    }
+    return absl::UnavailableError(
+        "flow " + next.flow + ": the outcome of the state change is unknown (" +
+        std::string(s.message()) + "); kmirrorctl status shows whether it was recorded");
   }
   std::lock_guard<std::mutex> lock(mu_);
   values_[FlowKey(next.flow)] = value;

@@ -52,7 +52,8 @@ class KafkaStateStore final : public StateStore {
   std::string topic_;
   // Network I/O never happens under mu_: a cluster that is down must not block the others.
   std::mutex read_mu_;   // reader_, topics_, topic_ready_
-  std::mutex write_mu_;  // writer_; also makes SaveFlow's check-then-write one step
+  std::mutex write_mu_;  // writer_ (Append)
+  std::mutex save_mu_;   // SaveFlow: one transaction at a time from this store
   std::mutex mu_;        // values_
   std::atomic<bool> topic_ready_{false};
   std::map<std::string, std::string> values_;  // key -> newest value

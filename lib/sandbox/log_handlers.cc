@@ -161,6 +161,14 @@ ResponseEdit Handlers::ProduceDone(const Observation& o, std::string_view body) 
       }
     }
   }
+  // A batch that was in flight when its producer was fenced opens a transaction nobody will end
+  // (the fenced producer's EndTxn is refused): abort it now, as Kafka's coordinator does.
+  for (const ProducedBatch& b : o.produced) {
+    auto current = state_->logs().ProducerOf(o.transactional_id);
+    if (current && *current != std::make_pair(b.producer_id, b.producer_epoch)) {
+      EndTransactions(b.producer_id, b.producer_epoch, /*commit=*/false);
+    }
+  }
   return {};
 }
 
