@@ -14,12 +14,6 @@ namespace {
 using nlohmann::json;
 constexpr std::chrono::seconds kAdminTimeout{5};
 
-int64_t WallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A record as the drill compares it.
 struct Seen {
   int64_t offset;
@@ -136,7 +130,7 @@ absl::StatusOr<std::vector<int64_t>> KafkaDrillIo::ProduceCanaries(
     r.topic = policy::kDrillTopic;
     r.partition = 0;
     r.key = absl::StrCat("drill-", drill_id, "-", i);
-    r.value = json{{"drill", drill_id}, {"seq", i}, {"sent_ms", WallMs()}}.dump();
+    r.value = json{{"drill", drill_id}, {"seq", i}, {"sent_ms", SystemClock().WallMs()}}.dump();
     r.headers.push_back({"kmirror-drill", drill_id});
     produced = (*producer)->Produce(r);
   }

@@ -52,6 +52,12 @@ absl::Status KafkaStateStore::EnsureTopicLocked() {
   return absl::OkStatus();
 }
 
+absl::Status KafkaStateStore::EnsureTopic() {
+  if (topic_ready_.load()) return absl::OkStatus();
+  std::lock_guard<std::mutex> read(read_mu_);
+  return EnsureTopicLocked();
+}
+
 absl::Status KafkaStateStore::Refresh() {
   std::lock_guard<std::mutex> read(read_mu_);
   return RetryOnce([this]() -> absl::Status {
@@ -65,10 +71,7 @@ absl::Status KafkaStateStore::Refresh() {
 }
 
 absl::Status KafkaStateStore::Write(const std::string& key, const std::string& value) {
-  if (!topic_ready_.load()) {
-    std::lock_guard<std::mutex> read(read_mu_);
-    if (absl::Status s = EnsureTopicLocked(); !s.ok()) return s;
-  }
+  if (absl::Status s = EnsureTopic(); !s.ok()) return s;
   // One attempt: the producer retries within its message timeout by itself.
   const std::vector<offsets::KeyValue> record{offsets::KeyValue{key, value}};
   if (absl::Status s = writer_->Write(topic_, 0, record); !s.ok()) return s;
@@ -100,10 +103,7 @@ absl::Status KafkaStateStore::SaveFlow(const FlowState& next) {
   // Its own lock and its own producer: instance reports and audit entries (Append) are not held
   // up by a transaction in progress.
   std::lock_guard<std::mutex> save(save_mu_);
-  if (!topic_ready_.load()) {
-    std::lock_guard<std::mutex> read(read_mu_);
-    if (absl::Status s = EnsureTopicLocked(); !s.ok()) return s;
-  }
+  if (absl::Status s = EnsureTopic(); !s.ok()) return s;
   // The flow's transactional id: initialising it fences every other instance's writer of this
   // flow's state (its open transaction is aborted), so the check below and the write cannot be
   // interleaved with another instance's.

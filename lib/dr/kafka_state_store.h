@@ -44,6 +44,8 @@ class KafkaStateStore final : public StateStore {
   KafkaStateStore() = default;
   // Creates the topic once. Requires read_mu_.
   absl::Status EnsureTopicLocked();
+  // EnsureTopicLocked under read_mu_, unless the topic is known to exist.
+  absl::Status EnsureTopic();
   // Reads what is new into values_.
   absl::Status Refresh();
   // Writes one record (acknowledged on return) and remembers it. Requires write_mu_.

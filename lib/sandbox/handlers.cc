@@ -993,11 +993,9 @@ std::optional<std::string> Handlers::ProduceRefusals(const RequestHeader& h,
       int16_t error = err::kNone;
       // A transactional producer fenced by a newer InitProducerId of its transactional id writes
       // nothing more (Kafka's zombie fencing): INVALID_PRODUCER_EPOCH, fatal to the client.
-      if (!transactional_id.empty() && batch.producer_id >= 0) {
-        auto current = state_->logs().ProducerOf(transactional_id);
-        if (current && *current != std::make_pair(batch.producer_id, batch.epoch)) {
-          error = err::kInvalidProducerEpoch;
-        }
+      if (!transactional_id.empty() && batch.producer_id >= 0 &&
+          state_->logs().Fenced(transactional_id, batch.producer_id, batch.epoch)) {
+        error = err::kInvalidProducerEpoch;
       }
       auto& refused_seqs = state_->refused_sequences();
       auto seq = refused_seqs.empty() ? refused_seqs.end() : refused_seqs.find({name, partition});

@@ -164,8 +164,7 @@ ResponseEdit Handlers::ProduceDone(const Observation& o, std::string_view body) 
   // A batch that was in flight when its producer was fenced opens a transaction nobody will end
   // (the fenced producer's EndTxn is refused): abort it now, as Kafka's coordinator does.
   for (const ProducedBatch& b : o.produced) {
-    auto current = state_->logs().ProducerOf(o.transactional_id);
-    if (current && *current != std::make_pair(b.producer_id, b.producer_epoch)) {
+    if (state_->logs().Fenced(o.transactional_id, b.producer_id, b.producer_epoch)) {
       EndTransactions(b.producer_id, b.producer_epoch, /*commit=*/false);
     }
   }
@@ -200,8 +199,7 @@ ResponseEdit Handlers::EndTxnDone(const Observation& o, std::string_view body) {
   const int16_t error = r.Int16();
   if (!r.ok() || error != err::kNone) return {};
   // A fenced producer (a newer InitProducerId of its transactional id) ends nothing.
-  if (auto current = state_->logs().ProducerOf(o.transactional_id);
-      current && *current != std::make_pair(o.producer_id, o.producer_epoch)) {
+  if (state_->logs().Fenced(o.transactional_id, o.producer_id, o.producer_epoch)) {
     WireWriter w;
     w.Int32(throttle);
     w.Int16(err::kInvalidProducerEpoch);

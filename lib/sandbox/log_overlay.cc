@@ -76,6 +76,12 @@ std::optional<std::pair<int64_t, int16_t>> LogOverlay::ProducerOf(
   return it->second;
 }
 
+bool LogOverlay::Fenced(const std::string& transactional_id, int64_t producer_id,
+                        int16_t epoch) const {
+  auto current = ProducerOf(transactional_id);
+  return current && *current != std::make_pair(producer_id, epoch);
+}
+
 void LogOverlay::SetProducer(const std::string& transactional_id, int64_t producer_id,
                              int16_t epoch) {
   producers_[transactional_id] = {producer_id, epoch};

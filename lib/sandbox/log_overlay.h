@@ -72,6 +72,9 @@ class LogOverlay {
   // The producer last seen for a transactional id: (producer id, epoch).
   std::optional<std::pair<int64_t, int16_t>> ProducerOf(const std::string& transactional_id) const;
   void SetProducer(const std::string& transactional_id, int64_t producer_id, int16_t epoch);
+  // A newer producer (id or epoch) took `transactional_id` since (producer_id, epoch): that one
+  // is fenced and may write or end nothing more.
+  bool Fenced(const std::string& transactional_id, int64_t producer_id, int16_t epoch) const;
 
   // Removes records the way compaction does; the caller checked that each is a record of an
   // uncompressed batch (Cluster::DeleteRecords reads them from the mock).
